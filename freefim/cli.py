@@ -1,0 +1,176 @@
+"""The ``freefim`` command line.
+
+Every command takes the network options of :func:`add_network_arguments`, prints a
+short human-readable report by default and one JSON object with ``--json``.  A
+user mistake exits with status 2 and one line on stderr naming the bad value;
+never a traceback.
+
+Commands live next to the layer they expose: each module listed in
+:data:`COMMAND_MODULES` has ``add_commands(subparsers)`` registering its
+sub-parsers, each with ``set_defaults(run=function(args) -> (json_obj, text))``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import sys
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+from .network import WEIGHT_LAWS, Network
+
+__all__ = ["main", "add_network_arguments", "network_from_args", "to_json"]
+
+#: modules that register sub-commands (``add_commands(subparsers)``)
+COMMAND_MODULES = ["freefim.cli"]
+
+
+class UsageError(ValueError):
+    """A user mistake on the command line (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, as argparse does, without the usage block
+        raise UsageError(message)
+
+
+def _number(text):
+    """A finite real number; NaN and inf are refused here, naming the value."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _integer(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def add_network_arguments(parser, depth=3):
+    """The options that describe a network (shared by every command)."""
+    parser.add_argument("--activation", default="relu",
+                        help=f"activation ({', '.join(ACTIVATIONS)}; default relu)")
+    parser.add_argument("--weights", default="orthogonal", help=f"weight law ({' or '.join(WEIGHT_LAWS)})")
+    parser.add_argument("--sigma-w2", type=_number, default=2.0, help="weight variance sigma_w^2 (default 2)")
+    parser.add_argument("--sigma-b2", type=_number, default=0.1, help="bias variance sigma_b^2 (default 0.1)")
+    parser.add_argument("--depth", type=_integer, default=depth, help=f"number of weight matrices L (default {depth})")
+    parser.add_argument("--q0", type=_number, default=1.0, help="input norm |x|^2/M (default 1)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def network_from_args(args):
+    """Build (and so validate) the :class:`Network` the options describe."""
+    return Network(args.activation, args.weights, args.sigma_w2, args.sigma_b2, args.depth, args.q0)
+
+
+def to_json(obj):
+    """Plain JSON types (numpy scalars/arrays, mpmath numbers, tuples) for ``json.dumps``."""
+    if isinstance(obj, dict):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [to_json(v) for v in obj.tolist()]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if obj is None or isinstance(obj, str):
+        return obj
+    value = float(obj)
+    return value if math.isfinite(value) else str(value)  # JSON has no inf/nan
+
+
+# ---------------------------------------------------------------------- density
+def _density(args):
+    from .numeric import Spectrum
+
+    net = network_from_args(args)
+    spec = Spectrum(net, dps=args.dps)
+    support = spec.support()
+    if args.x is not None:
+        x = np.asarray(args.x, dtype=float)
+    else:
+        if args.points < 1:
+            raise UsageError(f"--points must be >= 1, got {args.points}")
+        if support:
+            lo, hi = support[0][0], support[-1][1]
+            pad = 0.05 * (hi - lo)
+            x = np.linspace(max(lo - pad, 0.0), hi + pad, args.points)
+        else:
+            x = np.linspace(0.0, 2 * float(spec.moments.m1), args.points)
+    dens = np.asarray(spec.density(x), dtype=float)
+    moments = spec.moments
+    out = {
+        "network": net.as_dict(),
+        "x": x,
+        "density": dens,
+        "atoms": [{"location": a.location, "mass": a.mass} for a in spec.atoms],
+        "moments": {"m1": float(moments.m1), "m2": float(moments.m2)},
+        "support": [list(iv) for iv in support],
+    }
+    lines = [f"freefim density: {net.activation.name}/{net.weights}, sigma_w2={net.sigma_w2:g}, "
+             f"sigma_b2={net.sigma_b2:g}, depth={net.depth}, q0={net.q0:g}",
+             f"moments: m1 = {float(moments.m1):.10g}, m2 = {float(moments.m2):.10g}",
+             "support: " + (", ".join(f"[{a:.10g}, {b:.10g}]" for a, b in support) or "(none: atoms only)"),
+             "atoms:   " + (", ".join(f"{a.mass:.10g} at {a.location:.10g}" for a in spec.atoms) or "(none)")]
+    if support:
+        peak = spec.peak()
+        out["peak"] = {"location": peak.location, "height": peak.height}
+        lines.append(f"peak:    density {peak.height:.6g} at x = {peak.location:.10g}")
+    step = max(1, len(x) // 20)
+    lines.append(f"{'x':>16}  {'density':>14}")
+    lines += [f"{xi:16.8g}  {di:14.8g}" for xi, di in zip(x[::step], dens[::step])]
+    return out, "\n".join(lines)
+
+
+def add_commands(subparsers):
+    p = subparsers.add_parser("density", help="density, atoms, moments and support of the limiting FIM spectrum")
+    add_network_arguments(p)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--points", type=_integer, default=200, help="number of evenly spaced points (default 200)")
+    group.add_argument("--x", type=_number, nargs="+", help="evaluate at these points")
+    p.add_argument("--dps", type=_integer, default=None, help="refine in mpmath with this many digits (>= 16)")
+    p.set_defaults(run=_density)
+
+
+# ---------------------------------------------------------------------- entry point
+def build_parser():
+    parser = _Parser(prog="freefim", description="Spectrum of the Fisher information matrix of deep random "
+                     "networks by free probability.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(subparsers)
+    return parser
+
+
+def main(argv=None):
+    """Run the CLI; returns the exit status (0, or 2 for a user mistake)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        result, text = args.run(args)
+    except ValueError as exc:  # UsageError, argparse errors and validation errors from the library
+        print(f"freefim: error: {exc}".replace("\n", " "), file=sys.stderr)
+        return 2
+    if getattr(args, "json", False):
+        print(json.dumps(to_json(result)))
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

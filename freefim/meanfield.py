@@ -1,0 +1,67 @@
+r"""Mean-field order parameters and the per-layer laws ``rho_l``.
+
+Forward recursion (Karakida, Akaho & Amari 2019, eq. 9):
+
+.. math::
+
+    q_l = \sigma_w^2 \hat q_{l-1} + \sigma_b^2, \qquad
+    \hat q_l = E[\phi(\sqrt{q_l} Z)^2], \qquad \hat q_0 = q_0,
+
+and the law :math:`\rho_l` of :math:`\sigma_w^2 \phi'(\sqrt{q_l} Z)^2` (orthogonal
+weights) or :math:`\mathrm{MP}(1) \boxtimes` that law (Gaussian weights), which
+drives the free recursion of the conditional FIM (Hayase & Karakida 2021).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .laws import Bernoulli, FreeProduct, MarchenkoPastur
+
+__all__ = ["MeanField", "mean_field", "rho_law"]
+
+
+@dataclass(frozen=True)
+class MeanField:
+    """Order parameters of a network, indexed by layer ``l``.
+
+    ``q[l]`` (``l = 1..L``), ``qh[l]`` (``l = 0..L-1``), ``p[l]`` and ``rho[l]``
+    (``l = 1..L-1``); entries that do not exist are ``None``.  ``p[l]`` is the
+    Bernoulli probability of ``phi'^2`` (``None`` for smooth activations) and
+    ``chi[l] = sigma_w2 E[phi'^2]`` the gradient gain of layer ``l``.
+    """
+
+    q: tuple
+    qh: tuple
+    p: tuple
+    chi: tuple
+    rho: tuple
+
+
+def rho_law(activation, q, sigma_w2, weights, fn=math):
+    r"""Law :math:`\rho` of :math:`\sigma_w^2 \phi'(\sqrt q Z)^2`, times MP(1) for Gaussian weights."""
+    p = activation.derivative_law(q, fn)
+    if p is None:
+        raise ValueError(f"activation {activation.name!r} has no exact derivative law")
+    law = Bernoulli(p, sigma_w2)
+    if weights == "gaussian":
+        law = FreeProduct(law, MarchenkoPastur(1 + 0 * sigma_w2))
+    return law
+
+
+def mean_field(net, fn=math):
+    """Order parameters of ``net`` computed with the namespace ``fn`` (``math`` or ``mpmath.mp``)."""
+    L = net.depth
+    convert = fn.mpf if hasattr(fn, "mpf") else float
+    sw2, sb2 = convert(net.sigma_w2), convert(net.sigma_b2)
+    q, qh, p, chi, rho = [None] * (L + 1), [None] * (L + 1), [None] * (L + 1), [None] * (L + 1), [None] * (L + 1)
+    qh[0] = convert(net.q0)
+    for l in range(1, L + 1):
+        q[l] = sw2 * qh[l - 1] + sb2
+        if l == L:
+            break
+        qh[l] = net.activation.second_moment(q[l], fn)
+        rho[l] = rho_law(net.activation, q[l], sw2, net.weights, fn)
+        p[l] = net.activation.derivative_law(q[l], fn)
+        chi[l] = rho[l].m1
+    return MeanField(tuple(q), tuple(qh), tuple(p), tuple(chi), tuple(rho))

@@ -1,0 +1,556 @@
+r"""Numeric layer: the limiting spectral law of the conditional FIM.
+
+The law :math:`\mu_L` of the dual matrix :math:`H_L = JJ^T/M` obeys
+(Hayase & Karakida 2021)
+
+.. math::
+
+    \mu_1 = \delta_{\hat q_0}, \qquad
+    \mu_{l+1} = \delta_{\hat q_l} \boxplus (\mu_l \boxtimes \rho_l).
+
+Writing :math:`z_l` for the subordination points and :math:`g_l = G_{\mu_l}(z_l)`,
+one layer of the recursion reads, from the bottom up,
+
+.. math::
+
+    w_l = z_l g_l - 1, \quad z_{l+1} = \frac{z_l}{S_{\rho_l}(w_l)} + \hat q_l, \quad
+    g_{l+1} = g_l\, S_{\rho_l}(w_l), \qquad g_1 = \frac{1}{z_1 - \hat q_0}.
+
+So :math:`z_L = Z(t)` and :math:`G_{\mu_L}(z_L) = g_L(t)` are explicit functions of
+the single unknown :math:`t = z_1`.  :func:`solve` inverts :math:`Z` by Newton's
+method (derivatives carried forward through the chain), continued in
+:math:`\operatorname{Im} z` from far above the real axis down to it, which keeps
+the physical (Herglotz) branch.  Support edges are the real critical points of
+:math:`Z`.  The same chain runs on complex float64 arrays or on object arrays
+of ``mpmath.mpc`` (``dps`` digits): one algorithm, two precisions.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import mpmath
+import numpy as np
+
+from .laws import PointMass, free_product_atoms
+from .meanfield import mean_field
+
+__all__ = ["Chain", "Spectrum", "spectrum", "Atom", "Moments", "Peak"]
+
+
+@dataclass(frozen=True)
+class Atom:
+    """A point mass of the limiting law."""
+
+    location: float
+    mass: float
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Exact first and second moments of the whole law (continuous part + atoms)."""
+
+    m1: float
+    m2: float
+
+    @property
+    def variance(self):
+        return self.m2 - self.m1 ** 2
+
+
+@dataclass(frozen=True)
+class Peak:
+    """Location and height of the maximum of the continuous density (height may be ``inf``)."""
+
+    location: float
+    height: float
+
+
+class Chain:
+    r"""The layer chain :math:`(\hat q_0; (\hat q_l, \rho_l)_{l=1}^{L-1})` of one network.
+
+    Built from a :class:`~freefim.meanfield.MeanField`; its numbers are Python
+    floats or ``mpmath.mpf`` depending on the namespace the mean field used.
+    """
+
+    def __init__(self, qh0, layers):
+        self.qh0 = qh0
+        self.layers = tuple(layers)  # (qh_l, rho_l) for l = 1 .. L-1
+
+    @classmethod
+    def from_mean_field(cls, mf):
+        L = len(mf.q) - 1
+        return cls(mf.qh[0], [(mf.qh[l], mf.rho[l]) for l in range(1, L)])
+
+    @property
+    def depth(self):
+        return len(self.layers) + 1
+
+    def forward(self, t, herglotz=False):
+        """``Z(t)``, ``Z'(t)``, ``g_L(t)`` (and the Herglotz flag along the chain if asked)."""
+        z = t
+        g = 1 / (t - self.qh0)
+        dz = 0 * t + 1
+        dg = -g * g
+        ok = None
+        for qh, law in self.layers:
+            if herglotz:
+                good = _imag(z) > 0
+                good &= _imag(g) < 0
+                ok = good if ok is None else ok & good
+            w = z * g - 1
+            dw = dz * g + z * dg
+            s, ds = law.s_transform(w)
+            ds = ds * dw
+            inv_s = 1 / s
+            z, dz = z * inv_s + qh, (dz - z * ds * inv_s) * inv_s
+            g, dg = g * s, dg * s + g * ds
+        if herglotz:
+            return z, dz, g, ok
+        return z, dz, g
+
+    def top_down(self, z, g):
+        """Map a guess ``g ~ G_L(z)`` down the chain to the matching ``t = z_1``."""
+        for qh, law in reversed(self.layers):
+            zeta = z - qh
+            s, _ = law.s_transform(zeta * g - 1)
+            z, g = zeta * s, g / s
+        return z
+
+    def moments(self):
+        """Exact ``m1``, ``m2`` of ``mu_L`` by the free moment rules."""
+        m1, m2 = self.qh0, self.qh0 * self.qh0
+        for qh, law in self.layers:
+            n1 = m1 * law.m1
+            n2 = m2 * law.m1 ** 2 + m1 * m1 * law.m2 - n1 * n1
+            m1, m2 = qh + n1, n2 + 2 * qh * n1 + qh * qh
+        return m1, m2
+
+    def atoms(self):
+        """Atoms of ``mu_L``: Belinschi's rule for ``[x]``, a shift for ``[+] delta``."""
+        atoms = PointMass(self.qh0).atoms
+        for qh, law in self.layers:
+            atoms = tuple((qh + a, m) for a, m in free_product_atoms(atoms, law.atoms))
+        return atoms
+
+    def upper_bound(self):
+        """A crude bound of the support: ``b_{l+1} = qh_l + b_l sup(rho_l)``."""
+        b = self.qh0
+        for qh, law in self.layers:
+            b = qh + b * law.upper
+        return b
+
+
+def _imag(a):
+    if isinstance(a, np.ndarray) and a.dtype == object:
+        return np.array([mpmath.im(v) for v in a.ravel()], dtype=float).reshape(a.shape)
+    return np.imag(a)
+
+
+def _newton(chain, t, z, tol, maxiter):
+    """Newton for ``Z(t) = z`` (vectorised); returns ``t`` and a converged mask."""
+    done = np.zeros(t.shape, dtype=bool)
+    active = np.arange(t.size)
+    previous = np.full(t.shape, np.inf)
+    # a step that no longer halves once below sqrt(tol) is rounding noise: the root is found
+    stall = math.sqrt(float(tol))
+    for _ in range(maxiter):
+        zt, dz, _ = chain.forward(t[active])
+        step = (zt - z[active]) / dz
+        t[active] = t[active] - step
+        size, scale = np.abs(step), np.abs(t[active])
+        small = (size <= tol * scale) | ((size <= stall * scale) & (size >= 0.5 * previous[active]))
+        previous[active] = size
+        bad = ~np.isfinite(step.astype(complex)) if step.dtype == object else ~np.isfinite(step)
+        done[active[small]] = True
+        active = active[~small & ~bad]
+        if active.size == 0:
+            break
+    return t, done
+
+
+def solve(chain, x, eta_final=0.0, scale=None):
+    r"""Physical solution ``t = z_1`` of :math:`Z(t) = x + i\eta_{final}` for real ``x`` (float64).
+
+    Continuation in :math:`\eta = \operatorname{Im} z` from :math:`10\times` the spectrum's
+    scale down geometrically, with a per-point adaptive ratio; a step is kept only if
+    Newton converges, the corrector stays small next to the predictor step and
+    :math:`\operatorname{Im} t > 0` (Herglotz).  A last Newton solve lands on
+    :math:`\eta_{final}` itself (the real axis by default).
+
+    Returns ``(t, z)`` with ``z = x + i*eta`` the points actually solved.
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    m1, m2 = chain.moments()
+    if scale is None:
+        scale = abs(m1) + math.sqrt(max(m2 - m1 * m1, 0.0))
+    eta = 10.0 * (np.abs(x) + scale)
+    z = x + 1j * eta
+    t = chain.top_down(z, 1 / (z - m1))
+    t, _ = _newton(chain, t, z, 1e-14, 60)
+    eta_min = max(1e-10 * scale, eta_final)
+    ratio = np.full(x.shape, 0.1)
+    active = np.flatnonzero(eta > eta_min)
+    for _ in range(2000):
+        if active.size == 0:
+            break
+        ta, ea = t[active], eta[active]
+        new_eta = np.maximum(ea * ratio[active], eta_min)
+        _, dz, _ = chain.forward(ta)
+        pred = ta + 1j * (new_eta - ea) / dz
+        znew = x[active] + 1j * new_eta
+        tn, conv = _newton(chain, pred.copy(), znew, 1e-13, 8)
+        ok = conv & (tn.imag > 0) & (np.abs(tn - pred) <= 0.3 * np.abs(pred - ta) + 1e-12 * np.abs(ta))
+        t[active[ok]] = tn[ok]
+        eta[active[ok]] = new_eta[ok]
+        r = ratio[active]
+        ratio[active] = np.where(ok, np.maximum(r * r, 1e-3), np.sqrt(r))
+        stuck = ratio[active] > 0.9999
+        active = active[(eta[active] > eta_min) & ~stuck]
+    # final landing on eta_final (real axis by default): accept only a converged, Herglotz-consistent root
+    zf = x + 1j * eta_final
+    tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30)
+    ok = conv & (tf.imag >= -1e-13 * np.abs(tf)) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 1e-300)
+    t = np.where(ok, tf, t)
+    z = np.where(ok, zf, x + 1j * eta)
+    return t, z
+
+
+def polish(chain_mp, t, z, dps, maxiter=60):
+    """Refine float roots ``t`` of ``Z(t) = z`` with Newton in ``dps``-digit arithmetic."""
+    with mpmath.workdps(dps):
+        tm = np.array([mpmath.mpc(v) for v in np.ravel(t)], dtype=object)
+        zm = np.array([mpmath.mpc(v.real, v.imag) for v in np.ravel(z)], dtype=object)
+        tol = mpmath.mpf(10) ** (-(dps - 3))
+        tm, done = _newton(chain_mp, tm, zm, tol, maxiter)
+        _, _, g = chain_mp.forward(tm)
+    return tm, g, done
+
+
+class Spectrum:
+    r"""The limiting spectral law :math:`\mu_L` of the conditional FIM's dual matrix.
+
+    Parameters
+    ----------
+    network : Network
+    dps : int, optional
+        If given, every evaluation is refined in ``dps``-digit mpmath arithmetic
+        (branch tracking is done in float64, then Newton runs at full precision
+        on the same chain).  Results are then ``mpmath.mpf``/``mpc`` object arrays.
+
+    Examples
+    --------
+    >>> from freefim import Network, Spectrum
+    >>> spec = Spectrum(Network("relu", "orthogonal", 2.0, 0.1, depth=3))
+    >>> [round(a.mass, 6) for a in spec.atoms]
+    [0.5]
+    >>> round(spec.moments.m1, 6)
+    3.15
+    """
+
+    def __init__(self, network, dps=None):
+        if dps is not None and (isinstance(dps, bool) or not isinstance(dps, int) or dps < 16):
+            raise ValueError(f"dps must be an integer >= 16, got {dps!r}")
+        self.network = network
+        self.dps = dps
+        self.mean_field = mean_field(network)
+        self.chain = Chain.from_mean_field(self.mean_field)
+
+    @cached_property
+    def _chain_mp(self):
+        with mpmath.workdps(self.dps):
+            return Chain.from_mean_field(mean_field(self.network, mpmath.mp))
+
+    # ------------------------------------------------------------------ exact parts
+    @cached_property
+    def moments(self):
+        """Exact ``Moments(m1, m2)`` of the whole law by the free moment rules."""
+        if self.dps:
+            with mpmath.workdps(self.dps):
+                return Moments(*self._chain_mp.moments())
+        return Moments(*self.chain.moments())
+
+    @cached_property
+    def atoms(self):
+        """Every atom of :math:`\\mu_L` as a tuple of :class:`Atom`, sorted by location."""
+        return tuple(Atom(float(a), float(m)) for a, m in sorted(self.chain.atoms()) if m > 1e-14)
+
+    @property
+    def atom_mass(self):
+        return sum(a.mass for a in self.atoms)
+
+    # ------------------------------------------------------------------ transforms
+    def _solve(self, x, eta_final=0.0):
+        x = np.asarray(x, dtype=float)
+        t, z = solve(self.chain, x.ravel(), eta_final)
+        if self.dps:
+            t, g, _ = polish(self._chain_mp, t, z, self.dps)
+            return t, z, g
+        _, _, g = self.chain.forward(t)
+        return t, z, g
+
+    def stieltjes(self, z):
+        r"""Stieltjes transform :math:`G(z) = \int d\mu_L(t)/(z - t)` (vectorised, complex).
+
+        Real ``z`` gives the boundary value :math:`G(x + i0)`; the lower half-plane uses
+        :math:`G(\bar z) = \overline{G(z)}`.
+        """
+        z = np.asarray(z, dtype=complex)
+        shape = z.shape
+        z = z.ravel()
+        if not np.all(np.isfinite(z)):
+            raise ValueError(f"stieltjes needs finite z, got {z[~np.isfinite(z)][0]!r}")
+        lower = z.imag < 0
+        zu = np.where(lower, np.conj(z), z)
+        out = np.empty(z.shape, dtype=object if self.dps else complex)
+        # group the points by their imaginary part so each group is one continuation
+        for eta in np.unique(zu.imag):
+            idx = np.flatnonzero(zu.imag == eta)
+            ts, zs = solve(self.chain, zu.real[idx], float(eta))
+            if self.dps:
+                _, g, _ = polish(self._chain_mp, ts, zs, self.dps)
+            else:
+                _, _, g = self.chain.forward(ts)
+            out[idx] = g
+        out = np.where(lower, np.conj(out), out)
+        return out.reshape(shape)
+
+    def density(self, x):
+        r"""Density of the continuous part, :math:`-\operatorname{Im} G(x + i0)/\pi`, atoms removed.
+
+        Vectorised over ``x``; 0 outside the support.  At an atom's exact
+        location the continuous density is the mean of its two one-sided values.
+        """
+        x = np.asarray(x, dtype=float)
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"density needs finite x, got {x[~np.isfinite(x)].ravel()[0]!r}")
+        shape = x.shape
+        xs = x.ravel().copy()
+        on_atom = np.zeros(xs.shape, dtype=bool)
+        for atom in self.atoms:
+            on_atom |= xs == atom.location
+        if on_atom.any():
+            delta = 1e-9 * np.maximum(np.abs(xs[on_atom]), 1e-300)
+            left, right = self.density(xs[on_atom] - delta), self.density(xs[on_atom] + delta)
+        _, z, g = self._solve(xs)
+        if self.dps:
+            with mpmath.workdps(self.dps):
+                gc = np.array([gi - sum(mpmath.mpf(a.mass) / (zi - mpmath.mpf(a.location)) for a in self.atoms)
+                               if not oa else mpmath.mpc(0) for gi, zi, oa in zip(g, z, on_atom)], dtype=object)
+                dens = np.array([max(-mpmath.im(v) / mpmath.pi, mpmath.mpf(0)) for v in gc], dtype=object)
+            if on_atom.any():
+                dens[on_atom] = (left + right) / 2
+            return dens.reshape(shape)
+        for atom in self.atoms:
+            g = g - np.where(on_atom, 0, atom.mass / np.where(on_atom, 1, z - atom.location))
+        dens = np.maximum(-g.imag / np.pi, 0.0)
+        if on_atom.any():
+            dens[on_atom] = (left + right) / 2
+        return dens.reshape(shape)
+
+    # ------------------------------------------------------------------ support and integrals
+    def _physical(self, t):
+        """Mask of real ``t`` where ``Z`` is finite and increasing: a gap of the support is the
+        image of such a run, since subordination functions are Pick functions (``Z' > 0``)."""
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        with np.errstate(all="ignore"):
+            z, dz, _ = self.chain.forward(t.astype(complex))
+        return np.isfinite(z.real) & np.isfinite(dz.real) & (dz.real > 0)
+
+    def _edge_from(self, t_good, t_far, points=64):
+        """Edge = ``Z`` at the end of the physical run that starts at ``t_good`` and heads to ``t_far``.
+
+        A grid finds the first non-physical point, bisection then closes on the boundary
+        (a zero of ``Z'`` or a removable singularity of the chain, where ``Z' -> 0`` too),
+        whose error enters ``Z`` only quadratically.
+        """
+        ts = t_good + (t_far - t_good) * np.linspace(0, 1, points + 1)[1:]
+        phys = self._physical(ts)
+        if phys.all():
+            return None
+        k = int(np.argmin(phys))
+        good, bad = (t_good if k == 0 else ts[k - 1]), ts[k]
+        for _ in range(200):
+            mid = 0.5 * (good + bad)
+            if mid in (good, bad):
+                break
+            if self._physical(mid)[0]:
+                good = mid
+            else:
+                bad = mid
+        with np.errstate(all="ignore"):
+            edge, _, _ = self.chain.forward(complex(good))
+        return float(edge.real)
+
+    def _right_edge(self):
+        """Largest edge: where the physical run of real ``t`` coming down from ``+inf`` ends."""
+        m1, m2 = (float(v) for v in self.chain.moments())
+        sd = math.sqrt(max(m2 - m1 * m1, 0.0))
+        x_hi = min(self.chain.upper_bound(), m1 + 1e4 * (sd + abs(m1))) * (1 + 1e-6) + 1e-12
+        t_hi = float(solve(self.chain, np.array([x_hi]))[0][0].real)
+        qh0 = float(self.chain.qh0)
+        # t stays above qh0 on that run (g_1 = 1/(t - qh0) > 0 there); scan geometrically towards qh0
+        ts = qh0 + (t_hi - qh0) * np.geomspace(1.0, 1e-15, 1500)
+        phys = self._physical(ts)
+        if phys.all():
+            edge = self._edge_from(ts[-1], qh0, points=8)
+        else:
+            k = int(np.argmin(phys))
+            edge = self._edge_from(ts[k - 1], ts[k])
+        return edge
+
+    @cached_property
+    def _support(self):
+        if self.chain.depth == 1 or self.atom_mass > 1 - 1e-12:
+            return ()
+        right = self._right_edge()
+        left = float(self.chain.layers[-1][0])  # the continuous part lives on [qh_{L-1}, right]
+        n = 600
+        grid = left + (right - left) * (1 - np.cos(np.pi * (np.arange(n) + 0.5) / n)) / 2
+        grid = np.concatenate([[left - 1e-3 * (right - left)], grid, [right * (1 + 1e-6) + 1e-12]])
+        t, z = solve(self.chain, grid)
+        _, _, g = self.chain.forward(t)
+        dens = -np.imag(g - sum(a.mass / (z - a.location) for a in self.atoms)) / np.pi
+        inside = dens > 1e-9 * np.max(dens)
+        edges = []
+        for i in np.flatnonzero(inside[1:] != inside[:-1]):
+            j_in, j_out = (i, i + 1) if inside[i] else (i + 1, i)
+            if j_out == len(grid) - 1:
+                edges.append(right)
+                continue
+            edges.append(self._refine_edge(grid[j_in], grid[j_out], t[j_in], t[j_out]))
+        return tuple((edges[k], edges[k + 1]) for k in range(0, len(edges) - 1, 2))
+
+    def _refine_edge(self, x_in, x_out, t_in, t_out):
+        """Edge between an inside and an outside grid point, from the physical run of real ``t``
+        through ``t_out`` towards ``Re t_in``; bisection on the density in ``x`` as a fallback."""
+        a = float(np.real(t_out))
+        for k in (1.0, 2.0, 4.0, 16.0):
+            edge = self._edge_from(a, a + k * (float(np.real(t_in)) - a))
+            if edge is not None:
+                break
+        lo_x, hi_x = min(x_in, x_out), max(x_in, x_out)
+        if edge is not None and lo_x - 1e-9 * abs(lo_x) <= edge <= hi_x + 1e-9 * abs(hi_x):
+            return edge
+        lo, hi = x_out, x_in  # density(lo) == 0 < density(hi)
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if self._density_float(np.array([mid]))[0] > 0:
+                hi = mid
+            else:
+                lo = mid
+            if abs(hi - lo) <= 1e-12 * abs(mid):
+                break
+        return 0.5 * (lo + hi)
+
+    def _density_float(self, x):
+        t, z = solve(self.chain, x)
+        _, _, g = self.chain.forward(t)
+        return -np.imag(g - sum(a.mass / (z - a.location) for a in self.atoms)) / np.pi
+
+    def support(self):
+        """Intervals ``[(lo, hi), ...]`` of the continuous part (edges to ~1e-10 relative)."""
+        return [tuple(iv) for iv in self._support]
+
+    def _quadrature(self, n=400):
+        """Nodes and weights for integrals against the continuous density.
+
+        On each interval :math:`x = \\frac{a+b}{2} - \\frac{b-a}{2}\\cos\\theta` with
+        Gauss–Legendre in :math:`\\theta`: square-root and inverse-square-root edges
+        both become smooth integrands.
+        """
+        u, wts = np.polynomial.legendre.leggauss(n)
+        theta = np.pi * (u + 1) / 2
+        xs, ws = [], []
+        for a, b in self._support:
+            xs.append((a + b) / 2 - (b - a) / 2 * np.cos(theta))
+            ws.append(wts * np.pi / 2 * (b - a) / 2 * np.sin(theta))
+        if not xs:
+            return np.empty(0), np.empty(0)
+        x = np.concatenate(xs)
+        return x, np.concatenate(ws) * self._density_float(x)
+
+    @cached_property
+    def _weighted_nodes(self):
+        return self._quadrature()
+
+    @property
+    def continuous_mass(self):
+        """Mass of the continuous part, by quadrature of :meth:`density` over :meth:`support`."""
+        return float(np.sum(self._weighted_nodes[1]))
+
+    def moment(self, k):
+        r"""``k``-th moment :math:`\int x^k d\mu_L` of the whole law (exact for ``k <= 2``,
+        otherwise quadrature of the density plus the atoms)."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise ValueError(f"moment order must be an integer >= 0, got {k!r}")
+        if k == 0:
+            return 1.0
+        if k <= 2:
+            return float((self.moments.m1, self.moments.m2)[k - 1])
+        return self.numeric_moment(k)
+
+    def numeric_moment(self, k):
+        """``k``-th moment from the density by quadrature, plus the atoms (an independent check)."""
+        x, w = self._weighted_nodes
+        return float(np.sum(w * x ** k) + sum(a.mass * a.location ** k for a in self.atoms))
+
+    def cdf(self, x, continuous=False):
+        """Distribution function of the law (``continuous=True``: of its continuous part, normalised)."""
+        x = np.asarray(x, dtype=float)
+        knots, cum = self._cdf_table
+        cont = np.interp(x, knots, cum, left=0.0, right=cum[-1] if cum.size else 0.0) if knots.size else 0 * x
+        if continuous:
+            total = cum[-1] if cum.size else 0.0
+            if total <= 0:
+                raise ValueError("the law has no continuous part")
+            return cont / total
+        return cont + sum(a.mass * (x >= a.location) for a in self.atoms)
+
+    @cached_property
+    def _cdf_table(self):
+        knots, cum, base = [], [], 0.0
+        n = 2048
+        theta = np.linspace(0, np.pi, n + 1)
+        for a, b in self._support:
+            xs = (a + b) / 2 - (b - a) / 2 * np.cos(theta)
+            f = self._density_float(xs[1:-1])
+            h = np.concatenate([[0.0], f * (b - a) / 2 * np.sin(theta[1:-1]), [0.0]])
+            # open Simpson-like cumulative rule in theta; end values are limits of f sin(theta)
+            h[0], h[-1] = 2 * h[1] - h[2], 2 * h[-2] - h[-3]
+            steps = (h[1:] + h[:-1]) / 2 * (np.pi / n)
+            c = base + np.concatenate([[0.0], np.cumsum(steps)])
+            knots.append(xs)
+            cum.append(c)
+            base = c[-1]
+        if not knots:
+            return np.empty(0), np.empty(0)
+        return np.concatenate(knots), np.concatenate(cum)
+
+    def peak(self):
+        """Location and height of the density maximum (an inverse-square-root edge gives height ``inf``)."""
+        best = None
+        for a, b in self._support:
+            xs = (a + b) / 2 - (b - a) / 2 * np.cos(np.linspace(0, np.pi, 513)[1:-1])
+            for _ in range(4):
+                f = self._density_float(xs)
+                k = int(np.argmax(f))
+                lo, hi = xs[max(k - 1, 0)], xs[min(k + 1, len(xs) - 1)]
+                if k in (0, len(xs) - 1):
+                    edge = a if k == 0 else b
+                    near = self._density_float(np.array([edge + (1e-9 if k == 0 else -1e-9) * (b - a)]))[0]
+                    if near > 100 * f[k]:
+                        cand = Peak(float(edge), math.inf)
+                        break
+                    lo, hi = (a, xs[1]) if k == 0 else (xs[-2], b)
+                xs = np.linspace(lo, hi, 65)[1:-1]
+            else:
+                f = self._density_float(xs)
+                k = int(np.argmax(f))
+                cand = Peak(float(xs[k]), float(f[k]))
+            if best is None or cand.height > best.height:
+                best = cand
+        if best is None:
+            raise ValueError("the law has no continuous part (only atoms); it has no density peak")
+        return best

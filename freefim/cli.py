@@ -22,7 +22,7 @@ import numpy as np
 from .activations import ACTIVATIONS
 from .network import WEIGHT_LAWS, Network
 
-__all__ = ["main", "add_network_arguments", "network_from_args", "to_json"]
+__all__ = ["main", "add_network_arguments", "network_from_args", "to_json", "number", "integer", "UsageError"]
 
 #: modules that register sub-commands (``add_commands(subparsers)``)
 COMMAND_MODULES = ["freefim.cli"]
@@ -37,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _number(text):
+def number(text):
     """A finite real number; NaN and inf are refused here, naming the value."""
     try:
         value = float(text)
@@ -48,7 +48,7 @@ def _number(text):
     return value
 
 
-def _integer(text):
+def integer(text):
     try:
         return int(text)
     except ValueError:
@@ -60,10 +60,10 @@ def add_network_arguments(parser, depth=3):
     parser.add_argument("--activation", default="relu",
                         help=f"activation ({', '.join(ACTIVATIONS)}; default relu)")
     parser.add_argument("--weights", default="orthogonal", help=f"weight law ({' or '.join(WEIGHT_LAWS)})")
-    parser.add_argument("--sigma-w2", type=_number, default=2.0, help="weight variance sigma_w^2 (default 2)")
-    parser.add_argument("--sigma-b2", type=_number, default=0.1, help="bias variance sigma_b^2 (default 0.1)")
-    parser.add_argument("--depth", type=_integer, default=depth, help=f"number of weight matrices L (default {depth})")
-    parser.add_argument("--q0", type=_number, default=1.0, help="input norm |x|^2/M (default 1)")
+    parser.add_argument("--sigma-w2", type=number, default=2.0, help="weight variance sigma_w^2 (default 2)")
+    parser.add_argument("--sigma-b2", type=number, default=0.1, help="bias variance sigma_b^2 (default 0.1)")
+    parser.add_argument("--depth", type=integer, default=depth, help=f"number of weight matrices L (default {depth})")
+    parser.add_argument("--q0", type=number, default=1.0, help="input norm |x|^2/M (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -137,9 +137,9 @@ def add_commands(subparsers):
     p = subparsers.add_parser("density", help="density, atoms, moments and support of the limiting FIM spectrum")
     add_network_arguments(p)
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--points", type=_integer, default=200, help="number of evenly spaced points (default 200)")
-    group.add_argument("--x", type=_number, nargs="+", help="evaluate at these points")
-    p.add_argument("--dps", type=_integer, default=None, help="refine in mpmath with this many digits (>= 16)")
+    group.add_argument("--points", type=integer, default=200, help="number of evenly spaced points (default 200)")
+    group.add_argument("--x", type=number, nargs="+", help="evaluate at these points")
+    p.add_argument("--dps", type=integer, default=None, help="refine in mpmath with this many digits (>= 16)")
     p.set_defaults(run=_density)
 
 

@@ -87,6 +87,7 @@ class Chain:
     def depth(self):
         return len(self.layers) + 1
 
+    @np.errstate(all="ignore")  # poles and overflow are masked by the callers (finite checks)
     def forward(self, t, herglotz=False):
         """``Z(t)``, ``Z'(t)``, ``g_L(t)`` (and the Herglotz flag along the chain if asked)."""
         z = t
@@ -170,6 +171,7 @@ def _newton(chain, t, z, tol, maxiter):
     return t, done
 
 
+@np.errstate(all="ignore")
 def solve(chain, x, eta_final=0.0, scale=None):
     r"""Physical solution ``t = z_1`` of :math:`Z(t) = x + i\eta_{final}` for real ``x`` (float64).
 
@@ -186,9 +188,19 @@ def solve(chain, x, eta_final=0.0, scale=None):
     if scale is None:
         scale = abs(m1) + math.sqrt(max(m2 - m1 * m1, 0.0))
     eta = 10.0 * (np.abs(x) + scale)
-    z = x + 1j * eta
-    t = chain.top_down(z, 1 / (z - m1))
-    t, _ = _newton(chain, t, z, 1e-14, 60)
+    t = np.empty(x.shape, dtype=complex)
+    # start far enough above the axis that Newton from the top-down guess lands on the
+    # physical root (Im t > 0); heavy-tailed laws at large depth need a higher start
+    todo = np.arange(x.size)
+    for _ in range(12):
+        z = x[todo] + 1j * eta[todo]
+        guess = chain.top_down(z, 1 / (z - m1))
+        t[todo], conv = _newton(chain, guess, z, 1e-14, 60)
+        good = conv & (t[todo].imag > 0)
+        todo = todo[~good]
+        if todo.size == 0:
+            break
+        eta[todo] *= 10.0
     eta_min = max(1e-10 * scale, eta_final)
     ratio = np.full(x.shape, 0.1)
     active = np.flatnonzero(eta > eta_min)
@@ -313,6 +325,16 @@ class Spectrum:
             else:
                 _, _, g = self.chain.forward(ts)
             out[idx] = g
+        # on the real axis exactly at an atom G(x + i0) has an infinite imaginary part;
+        # its real part is the principal value (mean of the two one-sided values)
+        for atom in self.atoms:
+            hit = np.flatnonzero((zu.imag == 0) & (zu.real == atom.location))
+            if hit.size:
+                delta = 1e-5 * max(abs(atom.location), 1e-300)  # symmetric mean: O(delta^2) error
+                near = atom.location + np.array([delta, -delta])
+                pv = np.mean(self.stieltjes(near) - atom.mass / (near - atom.location))
+                for i in hit:
+                    out[i] = complex(pv.real, -math.inf)
         out = np.where(lower, np.conj(out), out)
         return out.reshape(shape)
 
@@ -433,14 +455,14 @@ class Spectrum:
         lo_x, hi_x = min(x_in, x_out), max(x_in, x_out)
         if edge is not None and lo_x - 1e-9 * abs(lo_x) <= edge <= hi_x + 1e-9 * abs(hi_x):
             return edge
+        # fallback: refine the bracket on a grid (one vectorised solve per round)
         lo, hi = x_out, x_in  # density(lo) == 0 < density(hi)
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            if self._density_float(np.array([mid]))[0] > 0:
-                hi = mid
-            else:
-                lo = mid
-            if abs(hi - lo) <= 1e-12 * abs(mid):
+        for _ in range(8):
+            xs = np.linspace(lo, hi, 33)
+            positive = self._density_float(xs) > 0
+            k = int(np.argmax(positive))  # first point inside, counted from the outside end
+            lo, hi = xs[max(k - 1, 0)], xs[k]
+            if abs(hi - lo) <= 1e-12 * abs(hi):
                 break
         return 0.5 * (lo + hi)
 
@@ -456,8 +478,8 @@ class Spectrum:
     def _quadrature(self, n=400):
         """Nodes and weights for integrals against the continuous density.
 
-        On each interval :math:`x = \\frac{a+b}{2} - \\frac{b-a}{2}\\cos\\theta` with
-        Gauss–Legendre in :math:`\\theta`: square-root and inverse-square-root edges
+        On each interval :math:`x = \frac{a+b}{2} - \frac{b-a}{2}\cos\theta` with
+        Gauss–Legendre in :math:`\theta`: square-root and inverse-square-root edges
         both become smooth integrands.
         """
         u, wts = np.polynomial.legendre.leggauss(n)
@@ -529,26 +551,27 @@ class Spectrum:
         return np.concatenate(knots), np.concatenate(cum)
 
     def peak(self):
-        """Location and height of the density maximum (an inverse-square-root edge gives height ``inf``)."""
+        """Location and height of the density maximum.
+
+        An edge where the density diverges (inverse square root: its value grows
+        tenfold when the distance to the edge shrinks a hundredfold) gives height ``inf``
+        at that edge; otherwise the maximum is located on a grid and zoomed in.
+        """
         best = None
         for a, b in self._support:
-            xs = (a + b) / 2 - (b - a) / 2 * np.cos(np.linspace(0, np.pi, 513)[1:-1])
-            for _ in range(4):
-                f = self._density_float(xs)
-                k = int(np.argmax(f))
-                lo, hi = xs[max(k - 1, 0)], xs[min(k + 1, len(xs) - 1)]
-                if k in (0, len(xs) - 1):
-                    edge = a if k == 0 else b
-                    near = self._density_float(np.array([edge + (1e-9 if k == 0 else -1e-9) * (b - a)]))[0]
-                    if near > 100 * f[k]:
-                        cand = Peak(float(edge), math.inf)
-                        break
-                    lo, hi = (a, xs[1]) if k == 0 else (xs[-2], b)
+            width = b - a
+            for edge, side in ((a, 1.0), (b, -1.0)):
+                near = self._density_float(edge + side * width * np.array([1e-6, 1e-10]))
+                if near[1] > 30 * near[0]:
+                    return Peak(float(edge), math.inf)
+            lo, hi = a, b
+            for _ in range(5):
                 xs = np.linspace(lo, hi, 65)[1:-1]
-            else:
                 f = self._density_float(xs)
                 k = int(np.argmax(f))
-                cand = Peak(float(xs[k]), float(f[k]))
+                step = xs[1] - xs[0]
+                lo, hi = max(xs[k] - step, a), min(xs[k] + step, b)
+            cand = Peak(float(xs[k]), float(f[k]))
             if best is None or cand.height > best.height:
                 best = cand
         if best is None:

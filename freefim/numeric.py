@@ -149,25 +149,37 @@ def _imag(a):
     return np.imag(a)
 
 
-def _newton(chain, t, z, tol, maxiter):
-    """Newton for ``Z(t) = z`` (vectorised); returns ``t`` and a converged mask."""
+def _newton(chain, t, z, tol, maxiter, res_tol=0.0):
+    """Newton for ``Z(t) = z`` (vectorised); returns ``t`` and a converged mask.
+
+    Converged: the step is below ``tol`` relative, or stalls below ``sqrt(tol)``, or the
+    residual ``|Z(t) - z|`` is at most ``res_tol`` (rounding level near removable
+    singularities of the chain, where steps stay noisy).
+    """
     done = np.zeros(t.shape, dtype=bool)
     active = np.arange(t.size)
     previous = np.full(t.shape, np.inf)
     # a step that no longer halves once below sqrt(tol) is rounding noise: the root is found
     stall = math.sqrt(float(tol))
+    best_t, best_res = t.copy(), np.full(t.shape, np.inf)
     for _ in range(maxiter):
         zt, dz, _ = chain.forward(t[active])
+        res = np.abs(zt - z[active]).astype(float)
+        better = res < best_res[active]
+        best_t[active[better]], best_res[active[better]] = t[active[better]], res[better]
         step = (zt - z[active]) / dz
         t[active] = t[active] - step
         size, scale = np.abs(step), np.abs(t[active])
         small = (size <= tol * scale) | ((size <= stall * scale) & (size >= 0.5 * previous[active]))
+        small |= res <= res_tol
         previous[active] = size
         bad = ~np.isfinite(step.astype(complex)) if step.dtype == object else ~np.isfinite(step)
         done[active[small]] = True
         active = active[~small & ~bad]
         if active.size == 0:
             break
+    # an unconverged point returns its best iterate (rounding noise can make Newton wander)
+    t[~done] = best_t[~done]
     return t, done
 
 
@@ -212,8 +224,8 @@ def solve(chain, x, eta_final=0.0, scale=None):
         _, dz, _ = chain.forward(ta)
         pred = ta + 1j * (new_eta - ea) / dz
         znew = x[active] + 1j * new_eta
-        tn, conv = _newton(chain, pred.copy(), znew, 1e-13, 8)
-        ok = conv & (tn.imag > 0) & (np.abs(tn - pred) <= 0.3 * np.abs(pred - ta) + 1e-12 * np.abs(ta))
+        tn, conv = _newton(chain, pred.copy(), znew, 1e-13, 8, res_tol=1e-11 * scale)
+        ok = conv & (tn.imag > 0) & (np.abs(tn - pred) <= 0.3 * np.abs(pred - ta) + 1e-12 * (np.abs(ta) + scale))
         t[active[ok]] = tn[ok]
         eta[active[ok]] = new_eta[ok]
         r = ratio[active]
@@ -222,7 +234,7 @@ def solve(chain, x, eta_final=0.0, scale=None):
         active = active[(eta[active] > eta_min) & ~stuck]
     # final landing on eta_final (real axis by default): accept only a converged, Herglotz-consistent root
     zf = x + 1j * eta_final
-    tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30)
+    tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=1e-11 * scale)
     ok = conv & (tf.imag >= -1e-13 * np.abs(tf)) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 1e-300)
     t = np.where(ok, tf, t)
     z = np.where(ok, zf, x + 1j * eta)
@@ -475,23 +487,51 @@ class Spectrum:
         """Intervals ``[(lo, hi), ...]`` of the continuous part (edges to ~1e-10 relative)."""
         return [tuple(iv) for iv in self._support]
 
-    def _quadrature(self, n=400):
-        """Nodes and weights for integrals against the continuous density.
+    def _quadrature(self, tol=1e-12, n=16, max_rounds=80):
+        r"""Adaptive nodes and weights for integrals against the continuous density.
 
-        On each interval :math:`x = \frac{a+b}{2} - \frac{b-a}{2}\cos\theta` with
-        Gauss–Legendre in :math:`\theta`: square-root and inverse-square-root edges
-        both become smooth integrands.
+        On each support interval :math:`x = \frac{a+b}{2} - \frac{b-a}{2}\cos\theta`,
+        which makes square-root and inverse-square-root edges smooth in :math:`\theta`.
+        Panels in :math:`\theta` are bisected until an ``n``-point Gauss–Legendre rule
+        and the same rule on both halves agree to ``tol`` (relative to the total mass),
+        so interior cusps and spikes of the density are resolved too.  Every round is
+        one vectorised solve.  Returns ``(x, w)`` sorted by ``x``: nodes and
+        density-weighted weights (the halves' rule of every accepted panel).
         """
         u, wts = np.polynomial.legendre.leggauss(n)
-        theta = np.pi * (u + 1) / 2
+        panels = [(a, b, lo, hi) for a, b in self._support
+                  for lo, hi in zip(np.linspace(0, np.pi, 17)[:-1], np.linspace(0, np.pi, 17)[1:])]
         xs, ws = [], []
-        for a, b in self._support:
-            xs.append((a + b) / 2 - (b - a) / 2 * np.cos(theta))
-            ws.append(wts * np.pi / 2 * (b - a) / 2 * np.sin(theta))
+        for _ in range(max_rounds):
+            if not panels:
+                break
+            p = np.array(panels)
+            a, b, lo, hi = p.T[:, :, None]
+            mid = (lo + hi) / 2
+
+            def nodes(l, h):
+                theta = (l + h) / 2 + (h - l) / 2 * u
+                return (a + b) / 2 - (b - a) / 2 * np.cos(theta), wts * (h - l) / 2 * (b - a) / 2 * np.sin(theta)
+
+            (x1, w1), (x2, w2), (x3, w3) = nodes(lo, hi), nodes(lo, mid), nodes(mid, hi)
+            f = self._density_float(np.concatenate([x1.ravel(), x2.ravel(), x3.ravel()]))
+            f1, f2, f3 = np.split(f, 3)
+            coarse = np.sum(w1 * f1.reshape(x1.shape), axis=1)
+            fine_w = np.concatenate([w2 * f2.reshape(x2.shape), w3 * f3.reshape(x3.shape)], axis=1)
+            fine_x = np.concatenate([x2, x3], axis=1)
+            done = np.abs(coarse - fine_w.sum(axis=1)) <= tol
+            xs.append(fine_x[done].ravel())
+            ws.append(fine_w[done].ravel())
+            panels = [(pa, pb, l, m) for (pa, pb, l, h), m in zip(p[~done], mid[~done, 0])] + \
+                     [(pa, pb, m, h) for (pa, pb, l, h), m in zip(p[~done], mid[~done, 0])]
+        else:
+            raise ValueError(f"quadrature of the density did not converge to {tol:g} "
+                             f"({len(panels)} panels left); the density may be wrong here")
         if not xs:
             return np.empty(0), np.empty(0)
-        x = np.concatenate(xs)
-        return x, np.concatenate(ws) * self._density_float(x)
+        x, w = np.concatenate(xs), np.concatenate(ws)
+        order = np.argsort(x)
+        return x[order], w[order]
 
     @cached_property
     def _weighted_nodes(self):
@@ -532,23 +572,17 @@ class Spectrum:
 
     @cached_property
     def _cdf_table(self):
-        knots, cum, base = [], [], 0.0
-        n = 2048
-        theta = np.linspace(0, np.pi, n + 1)
-        for a, b in self._support:
-            xs = (a + b) / 2 - (b - a) / 2 * np.cos(theta)
-            f = self._density_float(xs[1:-1])
-            h = np.concatenate([[0.0], f * (b - a) / 2 * np.sin(theta[1:-1]), [0.0]])
-            # open Simpson-like cumulative rule in theta; end values are limits of f sin(theta)
-            h[0], h[-1] = 2 * h[1] - h[2], 2 * h[-2] - h[-3]
-            steps = (h[1:] + h[:-1]) / 2 * (np.pi / n)
-            c = base + np.concatenate([[0.0], np.cumsum(steps)])
-            knots.append(xs)
-            cum.append(c)
-            base = c[-1]
-        if not knots:
+        """Knots and cumulative mass of the continuous part, from the adaptive quadrature:
+        each node carries its weight, split half before and half after it."""
+        x, w = self._weighted_nodes
+        if x.size == 0:
             return np.empty(0), np.empty(0)
-        return np.concatenate(knots), np.concatenate(cum)
+        edges = [e for iv in self._support for e in iv]
+        cum = np.cumsum(w) - w / 2
+        knots = np.concatenate([x, edges])
+        values = np.concatenate([cum, [np.sum(w[x < e]) for e in edges]])
+        order = np.argsort(knots, kind="stable")
+        return knots[order], values[order]
 
     def peak(self):
         """Location and height of the density maximum.

@@ -1,0 +1,192 @@
+"""The numeric layer's battery: every (activation, weights) pair, depths 1-8 and 50.
+
+Oracles: unit total mass (continuous part + atoms), the exact free moment rules for
+m1 and m2, Herglotz signs along the whole chain, agreement of the float64 path with
+the mpmath path at 30 digits, and depth 1 = delta_{q0}.
+"""
+import itertools
+
+import mpmath
+import numpy as np
+import pytest
+
+from conftest import BATTERY_PARAMETERS
+from freefim import Network, Spectrum
+from freefim.numeric import solve
+
+PAIRS = list(itertools.product(["relu", "hardtanh", "linear"], ["orthogonal", "gaussian"]))
+DEPTHS = [1, 2, 3, 4, 5, 6, 7, 8, 50]
+GRID = [(a, w, L) for (a, w) in PAIRS for L in DEPTHS]
+
+_cache = {}
+
+
+def spectrum_of(activation, weights, depth, dps=None):
+    key = (activation, weights, depth, dps)
+    if key not in _cache:
+        sw2, sb2 = BATTERY_PARAMETERS[activation]
+        _cache[key] = Spectrum(Network(activation, weights, sw2, sb2, depth), dps=dps)
+    return _cache[key]
+
+
+def interior_points(spec, n=12):
+    """Points inside the support where the density exceeds 1e-6 of its maximum."""
+    xs = []
+    for a, b in spec.support():
+        xs.append(a + (b - a) * (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, n + 2)[1:-1])))
+    if not xs:
+        return np.empty(0)
+    x = np.concatenate(xs)
+    f = spec.density(x)
+    return x[f > 1e-6 * f.max()]
+
+
+@pytest.mark.parametrize("activation,weights,depth", GRID)
+def test_total_mass_is_one(activation, weights, depth):
+    spec = spectrum_of(activation, weights, depth)
+    assert spec.continuous_mass + spec.atom_mass == pytest.approx(1.0, abs=1e-6)
+    assert all(a.mass > 0 for a in spec.atoms)
+
+
+@pytest.mark.parametrize("activation,weights,depth", GRID)
+def test_density_moments_match_free_moment_rules(activation, weights, depth):
+    spec = spectrum_of(activation, weights, depth)
+    for k, exact in ((1, spec.moments.m1), (2, spec.moments.m2)):
+        assert spec.numeric_moment(k) == pytest.approx(exact, rel=1e-6)
+
+
+@pytest.mark.parametrize("activation,weights,depth", GRID)
+def test_herglotz_signs_along_the_chain(activation, weights, depth):
+    spec = spectrum_of(activation, weights, depth)
+    m1 = spec.moments.m1
+    x = np.linspace(0, 3 * m1, 40)
+    for eta in (1e-6 * m1, 1e-2 * m1, m1):
+        t, z = solve(spec.chain, x, eta_final=eta)
+        assert np.allclose(z.imag, eta)
+        _, _, g, ok = spec.chain.forward(t, herglotz=True)
+        assert np.all(g.imag < 0)
+        if ok is not None:
+            assert ok.all()
+        assert np.all(spec.stieltjes(x + 1j * eta).imag < 0)
+        assert np.all(spec.stieltjes(x - 1j * eta).imag > 0)
+
+
+@pytest.mark.parametrize("activation,weights,depth", GRID)
+def test_float_and_mpmath_paths_agree(activation, weights, depth):
+    spec = spectrum_of(activation, weights, depth)
+    x = interior_points(spec)
+    hi = spectrum_of(activation, weights, depth, dps=30)
+    z = spec.moments.m1 * np.array([0.5 + 0.1j, 1 + 0.01j, 2 + 1j])
+    np.testing.assert_allclose(spec.stieltjes(z), np.array(hi.stieltjes(z), dtype=complex), rtol=1e-10)
+    if spec.atom_mass > 1 - 1e-12:  # a law made of atoms only (depth 1, orthogonal depth 2, linear/orthogonal)
+        assert x.size == 0
+        return
+    assert x.size >= 5
+    dens_mp = hi.density(x)
+    assert isinstance(dens_mp[0], mpmath.mpf)
+    np.testing.assert_allclose(spec.density(x), np.array(dens_mp, dtype=float), rtol=1e-10)
+    # the mp path really carries 30 digits: its moments agree with exact rationals beyond float64
+    assert abs(hi.moments.m1 - mpmath.mpf(spec.moments.m1)) < 1e-12 * abs(hi.moments.m1)
+
+
+@pytest.mark.parametrize("activation,weights", PAIRS)
+def test_depth_one_is_point_mass_at_q0(activation, weights):
+    sw2, sb2 = BATTERY_PARAMETERS[activation]
+    spec = Spectrum(Network(activation, weights, sw2, sb2, depth=1, q0=1.7))
+    assert [(a.location, a.mass) for a in spec.atoms] == [(1.7, 1.0)]
+    assert spec.support() == []
+    assert np.all(spec.density([0.5, 1.7, 3.0]) == 0)
+    z = np.array([1 + 1j, 5 - 2j, 0.3])
+    np.testing.assert_allclose(spec.stieltjes(z), 1 / (z - 1.7), rtol=1e-12)
+    assert (spec.moments.m1, spec.moments.m2) == pytest.approx((1.7, 1.7 ** 2))
+
+
+def test_stieltjes_matches_quadrature_of_density_plus_atoms():
+    spec = spectrum_of("hardtanh", "gaussian", 4)
+    x, w = spec._weighted_nodes
+    for z in (2 + 1j, 0.5 + 0.1j, 10 + 3j):
+        expected = np.sum(w / (z - x)) + sum(a.mass / (z - a.location) for a in spec.atoms)
+        assert spec.stieltjes(z) == pytest.approx(expected, rel=1e-8)
+
+
+def test_stieltjes_is_vectorised_and_keeps_shape():
+    spec = spectrum_of("relu", "gaussian", 3)
+    z = np.array([[1 + 1j, 2 + 0.5j], [3 - 1j, 4.0 + 0j]])
+    g = spec.stieltjes(z)
+    assert g.shape == (2, 2)
+    for idx in np.ndindex(z.shape):
+        assert g[idx] == pytest.approx(spec.stieltjes(z[idx]), rel=1e-12)
+
+
+def test_support_edges_are_edges_of_the_density():
+    for activation, weights, depth in [("relu", "orthogonal", 3), ("hardtanh", "gaussian", 4), ("relu", "gaussian", 8)]:
+        spec = spectrum_of(activation, weights, depth)
+        for a, b in spec.support():
+            eps = 1e-7 * (b - a)
+            inside = spec.density([a + eps, b - eps])
+            outside = spec.density([a - eps, b + eps])
+            assert np.all(inside > 0) and np.all(outside == 0)
+
+
+def test_relu_orthogonal_depth3_is_arcsine_with_half_atom():
+    # mu_3 = 1.1 + (delta_{1.05} + 2 * Bern(1/2)-stuff): atom 1/2 at qh_2, arcsine on [3.2, 7.2]
+    spec = spectrum_of("relu", "orthogonal", 3)
+    assert [(round(a.location, 12), a.mass) for a in spec.atoms] == [(1.1, 0.5)]
+    (a, b), = spec.support()
+    assert (a, b) == pytest.approx((3.2, 7.2), rel=1e-10)
+    x = np.linspace(3.3, 7.1, 9)
+    arcsine = 0.5 / (np.pi * np.sqrt((x - a) * (b - x)))
+    np.testing.assert_allclose(spec.density(x), arcsine, rtol=1e-9)
+    peak = spec.peak()
+    assert peak.height == np.inf and peak.location in (pytest.approx(a), pytest.approx(b))
+
+
+def test_peak_is_the_density_maximum():
+    spec = spectrum_of("hardtanh", "gaussian", 4)
+    peak = spec.peak()
+    (a, b), = spec.support()
+    x = np.linspace(a, b, 4001)[1:-1]
+    assert np.isfinite(peak.height)
+    assert peak.height >= spec.density(x).max() * (1 - 1e-9)
+    assert spec.density([peak.location])[0] == pytest.approx(peak.height, rel=1e-12)
+
+
+def test_cdf_is_monotone_and_reaches_one():
+    spec = spectrum_of("relu", "gaussian", 3)
+    (a, b), = spec.support()
+    x = np.linspace(a - 1, b + 1, 500)
+    F = spec.cdf(x)
+    assert np.all(np.diff(F) >= -1e-12)
+    assert F[-1] == pytest.approx(1.0, abs=1e-6)
+    assert spec.cdf(x, continuous=True)[-1] == pytest.approx(1.0, abs=1e-9)
+
+
+def test_third_moment_by_quadrature_matches_independent_free_cumulant_route():
+    # linear/gaussian depth 2: mu_2 = qh_1 + qh_0 * MP(1) (sigma_w2 = 1), so m3 is known in closed form
+    spec = spectrum_of("linear", "gaussian", 2)
+    qh0, qh1 = 1.0, spec.mean_field.qh[1]
+    # MP(1) moments are the Catalan numbers 1, 2, 5
+    mp = [1, 1, 2, 5]
+    m3 = sum(__import__("math").comb(3, j) * qh1 ** (3 - j) * qh0 ** j * mp[j] for j in range(4))
+    assert spec.moment(3) == pytest.approx(m3, rel=1e-8)
+
+
+@pytest.mark.parametrize("bad", [0, 15, 2.5, "30", True])
+def test_bad_precision_is_refused(bad):
+    with pytest.raises(ValueError, match="dps"):
+        Spectrum(Network("relu"), dps=bad)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_points_are_refused(bad):
+    spec = spectrum_of("relu", "orthogonal", 3)
+    with pytest.raises(ValueError, match="finite"):
+        spec.density([1.0, bad])
+    with pytest.raises(ValueError, match="finite"):
+        spec.stieltjes([1.0 + 1j, complex(bad, 1)])
+
+
+def test_moment_order_is_validated():
+    spec = spectrum_of("relu", "orthogonal", 3)
+    with pytest.raises(ValueError, match="moment order"):
+        spec.moment(-1)

@@ -214,7 +214,7 @@ def solve(chain, x, eta_final=0.0, scale=None):
             break
         eta[todo] *= 10.0
     eta_min = max(1e-10 * scale, eta_final)
-    ratio = np.full(x.shape, 0.1)
+    ratio = np.full(x.shape, 0.01)
     active = np.flatnonzero(eta > eta_min)
     for _ in range(2000):
         if active.size == 0:
@@ -229,7 +229,7 @@ def solve(chain, x, eta_final=0.0, scale=None):
         t[active[ok]] = tn[ok]
         eta[active[ok]] = new_eta[ok]
         r = ratio[active]
-        ratio[active] = np.where(ok, np.maximum(r * r, 1e-3), np.sqrt(r))
+        ratio[active] = np.where(ok, np.maximum(r * r, 1e-4), np.sqrt(r))
         stuck = ratio[active] > 0.9999
         active = active[(eta[active] > eta_min) & ~stuck]
     # final landing on eta_final (real axis by default): accept only a converged, Herglotz-consistent root

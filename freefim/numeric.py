@@ -184,7 +184,7 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0):
 
 
 @np.errstate(all="ignore")
-def solve(chain, x, eta_final=0.0, scale=None):
+def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
     r"""Physical solution ``t = z_1`` of :math:`Z(t) = x + i\eta_{final}` for real ``x`` (float64).
 
     Continuation in :math:`\eta = \operatorname{Im} z` from :math:`10\times` the spectrum's
@@ -209,6 +209,8 @@ def solve(chain, x, eta_final=0.0, scale=None):
         guess = chain.top_down(z, 1 / (z - m1))
         t[todo], conv = _newton(chain, guess, z, 1e-14, 60)
         good = conv & (t[todo].imag > 0)
+        if herglotz and chain.layers:
+            good &= chain.forward(t[todo], herglotz=True)[3]
         todo = todo[~good]
         if todo.size == 0:
             break
@@ -226,6 +228,10 @@ def solve(chain, x, eta_final=0.0, scale=None):
         znew = x[active] + 1j * new_eta
         tn, conv = _newton(chain, pred.copy(), znew, 1e-13, 8, res_tol=1e-11 * scale)
         ok = conv & (tn.imag > 0) & (np.abs(tn - pred) <= 0.3 * np.abs(pred - ta) + 1e-12 * (np.abs(ta) + scale))
+        if herglotz and chain.layers and ok.any():
+            # the physical branch: Im z_l > 0 and Im g_l < 0 at every layer of the chain
+            _, _, _, physical = chain.forward(tn[ok], herglotz=True)
+            ok[np.flatnonzero(ok)[~physical]] = False
         t[active[ok]] = tn[ok]
         eta[active[ok]] = new_eta[ok]
         r = ratio[active]

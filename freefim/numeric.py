@@ -149,13 +149,18 @@ def _imag(a):
     return np.imag(a)
 
 
-def _newton(chain, t, z, tol, maxiter, res_tol=0.0):
+def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False):
     """Newton for ``Z(t) = z`` (vectorised); returns ``t`` and a converged mask.
 
     Converged: the step is below ``tol`` relative, or stalls below ``sqrt(tol)``, or the
     residual ``|Z(t) - z|`` is at most ``res_tol`` (rounding level near removable
-    singularities of the chain, where steps stay noisy).
+    singularities of the chain, where steps stay noisy).  With ``info=True`` (float64
+    only) also returns ``Z'`` and the Herglotz flag of the chain at the last evaluation,
+    which the continuation reuses instead of evaluating the chain again.
     """
+    if info:
+        dz_last = np.zeros(t.shape, dtype=complex)
+        physical = np.ones(t.shape, dtype=bool)
     done = np.zeros(t.shape, dtype=bool)
     active = np.arange(t.size)
     previous = np.full(t.shape, np.inf)
@@ -163,7 +168,13 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0):
     stall = math.sqrt(float(tol))
     best_t, best_res = t.copy(), np.full(t.shape, np.inf)
     for _ in range(maxiter):
-        zt, dz, _ = chain.forward(t[active])
+        if info:
+            zt, dz, _, ok = chain.forward(t[active], herglotz=True)
+            dz_last[active] = dz
+            if ok is not None:
+                physical[active] = ok
+        else:
+            zt, dz, _ = chain.forward(t[active])
         res = np.abs(zt - z[active]).astype(float)
         better = res < best_res[active]
         best_t[active[better]], best_res[active[better]] = t[active[better]], res[better]
@@ -180,6 +191,8 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0):
             break
     # an unconverged point returns its best iterate (rounding noise can make Newton wander)
     t[~done] = best_t[~done]
+    if info:
+        return t, done, dz_last, physical
     return t, done
 
 
@@ -218,27 +231,28 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
     eta_min = max(1e-10 * scale, eta_final)
     ratio = np.full(x.shape, 0.01)
     active = np.flatnonzero(eta > eta_min)
+    dz_all = chain.forward(t)[1]
     for _ in range(2000):
         if active.size == 0:
             break
         ta, ea = t[active], eta[active]
         new_eta = np.maximum(ea * ratio[active], eta_min)
-        _, dz, _ = chain.forward(ta)
-        pred = ta + 1j * (new_eta - ea) / dz
+        pred = ta + 1j * (new_eta - ea) / dz_all[active]
         znew = x[active] + 1j * new_eta
-        tn, conv = _newton(chain, pred.copy(), znew, 1e-13, 8, res_tol=1e-11 * scale)
+        tn, conv, dz, physical = _newton(chain, pred.copy(), znew, 1e-13, 8, res_tol=1e-11 * scale, info=True)
         ok = conv & (tn.imag > 0) & (np.abs(tn - pred) <= 0.3 * np.abs(pred - ta) + 1e-12 * (np.abs(ta) + scale))
-        if herglotz and chain.layers and ok.any():
+        if herglotz:
             # the physical branch: Im z_l > 0 and Im g_l < 0 at every layer of the chain
-            _, _, _, physical = chain.forward(tn[ok], herglotz=True)
-            ok[np.flatnonzero(ok)[~physical]] = False
+            ok &= physical
+        dz_all[active[ok]] = dz[ok]
         t[active[ok]] = tn[ok]
         eta[active[ok]] = new_eta[ok]
         r = ratio[active]
         ratio[active] = np.where(ok, np.maximum(r * r, 1e-4), np.sqrt(r))
         stuck = ratio[active] > 0.9999
         active = active[(eta[active] > eta_min) & ~stuck]
-    # final landing on eta_final (real axis by default): accept only a converged, Herglotz-consistent root
+    # final landing on eta_final (real axis by default): accept only a converged root on the
+    # same (Herglotz-consistent) branch, i.e. close to where the continuation ended
     zf = x + 1j * eta_final
     tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=1e-11 * scale)
     ok = conv & (tf.imag >= -1e-13 * np.abs(tf)) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 1e-300)

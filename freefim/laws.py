@@ -72,8 +72,9 @@ class Bernoulli(Law):
 
     def s_transform(self, w):
         p, c = self.p, self.scale
-        inv = 1 / ((p + w) * c)
-        return (1 + w) * inv, (p - 1) * inv / (p + w)
+        pw = w + p
+        inv = (1 / c) / pw
+        return (w + 1) * inv, ((p - 1) * inv) / pw
 
     def __repr__(self):
         return f"Bernoulli(p={self.p}, scale={self.scale})"

@@ -105,7 +105,8 @@ class Chain:
             s, ds = law.s_transform(w)
             ds = ds * dw
             inv_s = 1 / s
-            z, dz = z * inv_s + qh, (dz - z * ds * inv_s) * inv_s
+            z_s = z * inv_s
+            z, dz = z_s + qh, (dz - z_s * ds) * inv_s
             g, dg = g * s, dg * s + g * ds
         if herglotz:
             return z, dz, g, ok

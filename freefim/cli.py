@@ -162,13 +162,17 @@ def main(argv=None):
             parser.print_help()
             return 2
         result, text = args.run(args)
+    except KeyboardInterrupt:
+        print("freefim: interrupted", file=sys.stderr)
+        return 130
     except ValueError as exc:  # UsageError, argparse errors and validation errors from the library
         print(f"freefim: error: {exc}".replace("\n", " "), file=sys.stderr)
         return 2
-    if getattr(args, "json", False):
-        print(json.dumps(to_json(result)))
-    else:
-        print(text)
+    try:
+        print(json.dumps(to_json(result)) if getattr(args, "json", False) else text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `freefim density | head`: the reader left, nothing to report
+        sys.stdout = None
     return 0
 
 

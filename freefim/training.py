@@ -42,8 +42,9 @@ from .progress import Progress
 __all__ = ["OnlineRun", "LRSweep", "train_online", "lr_sweep", "spectral_edge", "mean_square_lr", "DEFAULT_NETWORK",
            "add_commands"]
 
-#: hard-tanh near dynamical isometry (orthogonal weights, sigma_w^2 ~ 1, tiny bias), depth set per run
-DEFAULT_NETWORK = dict(activation="hardtanh", weights="orthogonal", sigma_w2=1.05, sigma_b2=1e-3)
+#: hard-tanh at dynamical isometry: orthogonal weights, sigma_w^2 = 1.01, sigma_b^2 = 1e-3 and inputs at the
+#: mean-field fixed point q0 = qh* = 0.1448 (q* = 0.1472), where chi = sigma_w^2 erf(1/sqrt(2 q*)) = 1.0008
+DEFAULT_NETWORK = dict(activation="hardtanh", weights="orthogonal", sigma_w2=1.01, sigma_b2=1e-3, q0=0.1448)
 
 #: a student is frozen (blown up) once its loss exceeds this multiple of the initial loss or is not finite
 DIVERGENCE_FACTOR = 1e4
@@ -111,6 +112,31 @@ def _test_loss(act, weights, biases, x_test, y_test):
     return np.mean(np.sum((out - y_test) ** 2, axis=-1), axis=-1) / (2 * x_test.shape[-1])
 
 
+def _sgd_step(act, W, b, x, y, eta, blown, limit):
+    r"""One online step on :math:`|y - f(x)|^2/(2M)` for ``K`` students (in place); returns their losses.
+
+    Manual backprop: :math:`\delta_L = (f - y)/M`, :math:`\nabla_{W_l} = \delta_l h_{l-1}^T`,
+    :math:`\nabla_{b_l} = \delta_l`, :math:`\delta_{l-1} = \phi'(u_{l-1}) \odot W_l^T \delta_l`.
+    Students whose loss is not finite or exceeds ``limit`` are flagged in ``blown`` and left unchanged.
+    """
+    K, width = W[0].shape[0], x.shape[-1]
+    h, us = _forward(act, W, b, np.broadcast_to(x, (K, width)))
+    err = h[-1] - y
+    cur = np.einsum("ki,ki->k", err, err) / (2 * width)
+    blown |= ~np.isfinite(cur) | (cur > limit)
+    eta = np.where(blown, 0.0, eta)
+    delta = np.where(blown[:, None], 0.0, err / width)
+    for l in range(len(W) - 1, -1, -1):
+        grad_w = delta[:, :, None] * h[l][:, None, :]
+        if l > 0:
+            delta_next = np.einsum("kij,ki->kj", W[l], delta) * act.dphi(us[l - 1])
+        W[l] -= eta[:, None, None] * grad_w
+        b[l] -= eta[:, None] * delta
+        if l > 0:
+            delta = delta_next
+    return cur
+
+
 def train_online(net, width, lrs, steps, seed=None, init_noise=0.1, test_samples=64, progress=None):
     r"""Online SGD of students near a teacher of the same architecture, one learning rate each.
 
@@ -152,21 +178,9 @@ def train_online(net, width, lrs, steps, seed=None, init_noise=0.1, test_samples
         for t in range(steps):
             x = draw_input(width, net.q0, rng)
             y = _forward(act, t_weights, t_biases, x)[0][-1]
-            h, us = _forward(act, W, b, np.broadcast_to(x, (K, width)))
-            err = h[-1] - y
-            cur = np.einsum("ki,ki->k", err, err) / (2 * width)
-            blown |= ~np.isfinite(cur) | (cur > DIVERGENCE_FACTOR * initial)
+            cur = _sgd_step(act, W, b, x, y, eta, blown, DIVERGENCE_FACTOR * initial)
             eta = np.where(blown, 0.0, eta)
             loss[~blown, t] = cur[~blown]
-            delta = np.where(blown[:, None], 0.0, err / width)
-            for l in range(L - 1, -1, -1):
-                grad_w = delta[:, :, None] * h[l][:, None, :]
-                if l > 0:
-                    delta_next = np.einsum("kij,ki->kj", W[l], delta) * act.dphi(us[l - 1])
-                W[l] -= eta[:, None, None] * grad_w
-                b[l] -= eta[:, None] * delta
-                if l > 0:
-                    delta = delta_next
             bar.update()
         final = _test_loss(act, W, b, x_test, y_test)
     final = np.where(blown | ~np.isfinite(final), np.inf, final)
@@ -285,3 +299,51 @@ def lr_sweep(net, depths, width=64, steps_per_layer=100, lrs=None, seed=0, init_
     desc.pop("depth")
     return LRSweep(desc, int(width), steps, seed, depths, lrs, initial, final, trained, crit, failed, edges, theory,
                   mean_sq)
+
+
+# ---------------------------------------------------------------------- CLI
+def _lr_sweep_command(args):
+    from .cli import UsageError, network_from_args
+
+    net = network_from_args(args)
+    depths = args.depths or list(range(2, net.depth + 1))
+    if min(depths) < 2:
+        raise UsageError(f"--depths must be >= 2, got {min(depths)}")
+    sweep = lr_sweep(net, depths, args.width, args.steps_per_layer, args.lrs, args.seed,
+                     progress=False if args.json else None)
+    if args.plot:
+        from .plotting import plot_lr_sweep
+
+        plot_lr_sweep(sweep).savefig(args.plot, dpi=120, bbox_inches="tight")
+    out = sweep.as_dict()
+    lines = [f"freefim lr-sweep: {net.activation.name}/{net.weights}, sigma_w2={net.sigma_w2:g}, "
+             f"sigma_b2={net.sigma_b2:g}, q0={net.q0:g}, M={args.width}, {args.steps_per_layer} steps per layer, "
+             f"{len(sweep.lrs)} learning rates, seed {args.seed}",
+             f"{'L':>3} {'lambda_edge':>12} {'2/lambda':>10} {'2m1/m2':>10} {'critical lr':>12} {'failed at':>10} "
+             f"{'lr*L':>8} {'ratio':>7}"]
+    for i, L in enumerate(sweep.depths):
+        lines.append(f"{L:3d} {sweep.lambda_edge[i]:12.5g} {sweep.theory_lr[i]:10.4g} {sweep.mean_square_lr[i]:10.4g} "
+                     f"{sweep.critical_lr[i]:12.4g} {sweep.failed_lr[i]:10.4g} {sweep.lr_times_depth[i]:8.4g} "
+                     f"{sweep.ratio[i]:7.3f}")
+    lines.append(f"critical lr x L: max/min = {sweep.spread:.3f}; ratio to 2/lambda: "
+                 f"{np.nanmin(sweep.ratio):.3f} .. {np.nanmax(sweep.ratio):.3f}")
+    if args.plot:
+        lines.append(f"plot written to {args.plot}")
+    return out, "\n".join(lines)
+
+
+def add_commands(subparsers):
+    from .cli import add_network_arguments, integer, number
+
+    p = subparsers.add_parser("lr-sweep", help="critical learning rate of online SGD vs depth, with 2/lambda_edge")
+    add_network_arguments(p, depth=16)
+    p.set_defaults(activation=DEFAULT_NETWORK["activation"], sigma_w2=DEFAULT_NETWORK["sigma_w2"],
+                   sigma_b2=DEFAULT_NETWORK["sigma_b2"], q0=DEFAULT_NETWORK["q0"])
+    p.add_argument("--depths", type=integer, nargs="+", default=None,
+                   help="depths to train (default 2..--depth, i.e. 2..16)")
+    p.add_argument("--width", type=integer, default=64, help="width M of every layer (default 64)")
+    p.add_argument("--steps-per-layer", type=integer, default=100, help="online steps per unit depth (default 100)")
+    p.add_argument("--lrs", type=number, nargs="+", default=None, help="learning-rate grid (default: 40 geometric)")
+    p.add_argument("--seed", type=integer, default=0, help="seed (default 0)")
+    p.add_argument("--plot", default=None, metavar="FILE", help="save the critical-lr-vs-depth figure here")
+    p.set_defaults(run=_lr_sweep_command)

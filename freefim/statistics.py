@@ -56,7 +56,7 @@ __all__ = ["OrderParameters", "FIMStatistics", "MonteCarloStatistics", "order_pa
            "add_commands"]
 
 #: Gauss-Hermite nodes used for activations without a closed form (smooth ones, e.g. tanh)
-QUADRATURE_NODES = 96
+QUADRATURE_NODES = 160
 
 
 # ---------------------------------------------------------------------- Gaussian integrals

@@ -14,9 +14,12 @@ with :math:`\hat q_l = |h_l|^2/M` of that network.  Cost :math:`O(L M^3)`; the
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["draw_weight", "draw_input", "forward_pass", "dual_matrix"]
+__all__ = ["draw_weight", "draw_input", "forward_pass", "dual_matrix", "sample", "Sample", "compare",
+           "depth_sweep", "conditional_chain", "sample_peak", "theory_peak"]
 
 
 def _rng(seed):
@@ -58,16 +61,373 @@ def forward_pass(net, width, rng):
     return weights, biases, u, h
 
 
-def dual_matrix(net, width, rng=None):
-    r"""The dual matrix :math:`H_L = JJ^T/M` of one sampled network (weights only) and its ``qh_l``.
+def dual_matrix(net, width, rng=None, bias=False):
+    r"""The dual matrix :math:`H_L = JJ^T/M` of one sampled network and its ``qh_l``.
 
     Returns ``(H, qh)`` with ``qh[l] = |h_l|^2/M`` for ``l = 0..L-1``.
     """
+    H, qh, _ = _dual_matrix(net, width, _rng(rng), bias)
+    return H, list(qh)
+
+
+# ---------------------------------------------------------------------- sampling
+@dataclass(frozen=True)
+class Sample:
+    r"""Exact dual-FIM spectra of ``trials`` sampled networks of one description.
+
+    ``eigenvalues[k]``: the ``M`` eigenvalues of :math:`H_L = JJ^T/M` of network ``k``
+    (ascending); ``qh[k, l] = |h_l|^2/M`` (``l = 0..L-1``) and ``p[k, l-1]`` the fraction of
+    units of layer ``l`` with :math:`\phi'(u_l)^2 = 1` (``l = 1..L-1``): each network's own
+    order parameters, so its atoms can be matched one by one (its atom of
+    :math:`\mu_L` sits at its own ``qh[k, L-1]``).
+    """
+
+    network: object
+    width: int
+    seed: object
+    bias: bool
+    eigenvalues: np.ndarray
+    qh: np.ndarray
+    p: np.ndarray
+
+    @property
+    def trials(self):
+        return self.eigenvalues.shape[0]
+
+    def chain(self, k):
+        """The free recursion conditioned on network ``k``'s own ``qh_l`` and ``p_l``."""
+        return conditional_chain(self.network, self.qh[k] + (1 / self.width if self.bias else 0), self.p[k])
+
+    def split_atoms(self, k, rtol=1e-8):
+        """Mask of network ``k``'s eigenvalues sitting on one of its predicted atoms."""
+        ev = self.eigenvalues[k]
+        on = np.zeros(ev.shape, dtype=bool)
+        for location, _ in self.chain(k).atoms():
+            on |= np.abs(ev - location) <= rtol * max(abs(location), 1e-300)
+        return on
+
+    def summary(self):
+        """Mean and spread over trials of ``m1 = tr H/M``, ``m2 = tr H^2/M`` and ``lambda_max``."""
+        ev = self.eigenvalues
+        stats = {"m1": ev.mean(axis=1), "m2": (ev ** 2).mean(axis=1), "lambda_max": ev.max(axis=1)}
+        return {k: {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
+                for k, v in stats.items()}
+
+
+def conditional_chain(net, qh, p):
+    """A :class:`~freefim.numeric.Chain` with given ``qh_0..qh_{L-1}`` and derivative laws
+    Bernoulli(``p_l``) (the network's own order parameters; piecewise-linear activations)."""
+    from .laws import Bernoulli, FreeProduct, MarchenkoPastur
+    from .numeric import Chain
+
+    layers = []
+    for l in range(1, net.depth):
+        law = Bernoulli(float(p[l - 1]), net.sigma_w2)
+        if net.weights == "gaussian":
+            law = FreeProduct(law, MarchenkoPastur(1.0))
+        layers.append((float(qh[l]), law))
+    return Chain(float(qh[0]), layers)
+
+
+def _check_sampling(net, width, trials):
+    import numbers
+
+    for name, value, low in (("width", width, 1), ("trials", trials, 1)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if not net.activation.piecewise_linear:
+        raise ValueError(f"Monte Carlo comparison needs a piecewise-linear activation, got {net.activation.name!r}")
+
+
+def sample(net, width, trials=1, seed=None, bias=False, progress=None):
+    r"""Sample ``trials`` networks of ``width`` and return their exact dual-FIM spectra.
+
+    Uses the ``M x M`` recursion :math:`H_{l+1} = \hat q_l I + W_{l+1} D_l H_l D_l W_{l+1}^T`
+    (cost :math:`O(L M^3)` per network).  With ``bias=True`` the bias gradients are
+    included: they add :math:`I/M` to every :math:`\hat q_l` term.  ``seed``: an int or a
+    ``numpy.random.Generator``; ``progress``: show a bar (default: if stderr is a terminal).
+    """
+    from .progress import Progress
+
+    _check_sampling(net, width, trials)
+    rng = _rng(seed)
+    L = net.depth
+    eigenvalues = np.empty((trials, width))
+    qhs = np.empty((trials, L))
+    ps = np.empty((trials, L - 1))
+    with Progress(trials, f"sampling {trials} x M={width}, L={L}", enabled=progress) as bar:
+        for k in range(trials):
+            H, qh, p = _dual_matrix(net, width, rng, bias)
+            eigenvalues[k] = np.linalg.eigvalsh(H)
+            qhs[k], ps[k] = qh, p
+            bar.update()
+    return Sample(net, width, seed if not isinstance(seed, np.random.Generator) else None, bool(bias),
+                  eigenvalues, qhs, ps)
+
+
+def _dual_matrix(net, width, rng, bias=False):
     weights, _, u, h = forward_pass(net, width, rng)
-    qh = [float(v @ v) / width for v in h]
-    H = qh[0] * np.eye(width)
+    qh = np.array([float(v @ v) / width for v in h])
+    extra = 1 / width if bias else 0.0
+    H = (qh[0] + extra) * np.eye(width)
+    p = []
     for l in range(1, net.depth):
         d = net.activation.dphi(u[l])
+        p.append(float(np.mean(d * d)))
         B = weights[l + 1] * d  # W_{l+1} D_l
-        H = qh[l] * np.eye(width) + B @ H @ B.T
-    return H, qh
+        H = B @ H @ B.T
+        H[np.diag_indices_from(H)] += qh[l] + extra
+    return H, qh, np.array(p)
+
+
+# ---------------------------------------------------------------------- comparison with the theory
+@dataclass(frozen=True)
+class Comparison:
+    """Monte Carlo vs free-probability limit for one network (see :func:`compare`)."""
+
+    sample: Sample
+    spectrum: object
+    ks: float
+    ks_per_network: float
+    l1: float
+    atoms: list
+    moments: dict
+    bins: np.ndarray
+    histogram: np.ndarray
+
+    def as_dict(self):
+        net = self.sample.network
+        return {"network": net.as_dict(), "width": self.sample.width, "trials": self.sample.trials,
+                "seed": self.sample.seed, "bias": self.sample.bias, "ks": self.ks,
+                "ks_per_network": self.ks_per_network, "l1": self.l1,
+                "atoms": self.atoms, "moments": self.moments}
+
+
+def _continuous_eigenvalues(smp):
+    return np.concatenate([smp.eigenvalues[k][~smp.split_atoms(k)] for k in range(smp.trials)])
+
+
+def compare(net, width=1000, trials=2, seed=None, bins=60, bias=False, progress=None):
+    r"""Sample ``trials`` networks and compare their spectra with the limit law :math:`\mu_L`.
+
+    Reports, for the continuous part (each network's atoms split off at its own
+    locations): the Kolmogorov–Smirnov distance between the pooled empirical CDF and
+    the theory's normalised continuous CDF, and the :math:`L^1` distance between the
+    histogram and the density (:math:`\sum_i |n_i/N - \Delta F_i|`, the total variation
+    of the binned laws, between 0 and 2); ``ks_per_network``: the KS distance to the
+    mixture of each network's own law (its sampled ``qh_l``, ``p_l``), which removes the
+    O(M^-1/2) fluctuation of the order parameters; the atom masses found vs predicted (by
+    the limit law and by each network's own order parameters); and ``m1 = tr H/M``,
+    ``m2 = tr H^2/M`` sampled vs exact (limit law and per-network recursion).
+    """
+    from .numeric import Spectrum
+
+    smp = sample(net, width, trials, seed, bias, progress)
+    spec = Spectrum(net)
+    exact = spec.moments
+    cont = np.sort(_continuous_eigenvalues(smp))
+    ks = l1 = ks_own = float("nan")
+    edges = np.empty(0)
+    hist = np.empty(0)
+    if cont.size and spec.support():
+        n = cont.size
+        theory = spec.cdf(cont, continuous=True)
+        ks = _ks(theory)
+        # the same against each network's own law (its qh_l, p_l), pooled as a mixture
+        own = [Spectrum.from_chain(smp.chain(k)) for k in range(smp.trials)]
+        weights = np.array([(~smp.split_atoms(k)).sum() for k in range(smp.trials)], dtype=float)
+        mixture = sum(w * o.cdf(cont, continuous=True) for w, o in zip(weights, own)) / weights.sum()
+        ks_own = _ks(mixture)
+        lo, hi = spec.support()[0][0], spec.support()[-1][1]
+        edges = np.linspace(min(lo, cont[0]), max(hi, cont[-1]), bins + 1)
+        counts, _ = np.histogram(cont, edges)
+        hist = counts / (n * np.diff(edges))
+        l1 = float(np.sum(np.abs(counts / n - np.diff(spec.cdf(edges, continuous=True)))))
+    atoms = []
+    for atom in spec.atoms:
+        found, own = [], []
+        for k in range(smp.trials):
+            ev = smp.eigenvalues[k]
+            near = [(loc, m) for loc, m in smp.chain(k).atoms() if abs(loc - atom.location) <= 0.1 * abs(atom.location)]
+            if near:
+                loc, m = min(near, key=lambda a: abs(a[0] - atom.location))
+                found.append(np.mean(np.abs(ev - loc) <= 1e-8 * abs(loc)))
+                own.append(m)
+            else:
+                found.append(0.0)
+                own.append(0.0)
+        atoms.append({"location": atom.location, "predicted": atom.mass, "found": float(np.mean(found)),
+                      "predicted_per_network": float(np.mean(own))})
+    ev = smp.eigenvalues
+    cond = np.array([smp.chain(k).moments() for k in range(smp.trials)], dtype=float)
+    moments = {"m1": {"sampled": float(ev.mean()), "exact": float(exact.m1), "per_network": float(cond[:, 0].mean())},
+               "m2": {"sampled": float((ev ** 2).mean()), "exact": float(exact.m2),
+                      "per_network": float(cond[:, 1].mean())}}
+    return Comparison(smp, spec, ks, ks_own, l1, atoms, moments, edges, hist)
+
+
+def _ks(theory_at_sorted_samples):
+    """Kolmogorov–Smirnov distance of sorted samples whose theoretical CDF values are given."""
+    f = theory_at_sorted_samples
+    n = f.size
+    return float(max(np.max(np.arange(1, n + 1) / n - f), np.max(f - np.arange(n) / n)))
+
+
+# ---------------------------------------------------------------------- depth sweep
+def _fit(depths, values):
+    """Least-squares line ``value = slope * depth + intercept`` and its R^2."""
+    depths, values = np.asarray(depths, float), np.asarray(values, float)
+    slope, intercept = np.polyfit(depths, values, 1)
+    resid = values - (slope * depths + intercept)
+    total = np.sum((values - values.mean()) ** 2)
+    return {"slope": float(slope), "intercept": float(intercept),
+            "r2": float(1 - np.sum(resid ** 2) / total) if total > 0 else 1.0}
+
+
+def sample_peak(eigenvalues, bins=50):
+    """Where a sampled spectrum concentrates: centre of the fullest of ``bins`` equal bins
+    between its smallest and largest eigenvalue (atoms included)."""
+    counts, edges = np.histogram(eigenvalues, bins)
+    k = int(np.argmax(counts))
+    return 0.5 * (edges[k] + edges[k + 1])
+
+
+def theory_peak(spec, bins=50):
+    """The same estimator as :func:`sample_peak` applied to the limit law: centre of the bin
+    of largest mass (continuous part and atoms) among ``bins`` equal bins spanning the law.
+
+    Unlike :meth:`Spectrum.peak` (the maximum of the continuous density, possibly an
+    integrable divergence at an edge) this is where the mass concentrates, which is what a
+    histogram of a finite network shows; near dynamical isometry that is a heavy atom.
+    """
+    points = [a.location for a in spec.atoms] + [e for iv in spec.support() for e in iv]
+    lo, hi = min(points), max(points)
+    if hi <= lo:
+        return lo
+    edges = np.linspace(lo, hi, bins + 1)
+    cdf = spec.cdf(edges)
+    cdf[0] = 0.0  # the first bin is closed on the left
+    k = int(np.argmax(np.diff(cdf)))
+    return 0.5 * (edges[k] + edges[k + 1])
+
+
+def depth_sweep(net, depths, width=500, trials=2, seed=None, progress=None):
+    r"""Peak location and largest edge of the FIM spectrum vs depth: theory and Monte Carlo.
+
+    For each depth: where the law concentrates (:func:`theory_peak`) and its largest point
+    (upper support edge or largest atom), and per sampled network the same histogram
+    estimator (:func:`sample_peak`) and the largest eigenvalue (mean and spread over trials).  Straight-line fits
+    of peak vs depth (slope, intercept, :math:`R^2`) for theory and samples show the
+    linear growth with depth (Hayase & Karakida, AISTATS 2021).
+    """
+    from .numeric import Spectrum
+    from .progress import Progress
+
+    depths = [int(d) for d in depths]
+    if len(depths) < 2 or min(depths) < 2:
+        raise ValueError(f"depth sweep needs at least two depths >= 2, got {depths}")
+    rng = _rng(seed)
+    rows = []
+    with Progress(len(depths), "depth sweep", enabled=progress) as bar:
+        for depth in depths:
+            netd = net.replace(depth=depth)
+            spec = Spectrum(netd)
+            smp = sample(netd, width, trials, rng, progress=False)
+            peak = theory_peak(spec)
+            edge = max([a.location for a in spec.atoms] + [iv[1] for iv in spec.support()])
+            peaks = [sample_peak(smp.eigenvalues[k]) for k in range(smp.trials)]
+            edges = smp.eigenvalues.max(axis=1)
+            rows.append({"depth": depth, "theory_peak": peak, "theory_edge": edge,
+                         "sample_peak": float(np.mean(peaks)), "sample_peak_std": float(np.std(peaks)),
+                         "sample_edge": float(np.mean(edges)), "sample_edge_std": float(np.std(edges))})
+            bar.update()
+    column = lambda key: [r[key] for r in rows]  # noqa: E731
+    fits = {"theory_peak": _fit(depths, column("theory_peak")), "sample_peak": _fit(depths, column("sample_peak")),
+            "theory_edge": _fit(depths, column("theory_edge")), "sample_edge": _fit(depths, column("sample_edge"))}
+    return {"network": net.as_dict(), "width": width, "trials": trials, "seed": seed if isinstance(seed, int) else None,
+            "rows": rows, "fits": fits}
+
+
+# ---------------------------------------------------------------------- command line
+def _sampling_arguments(p, width=1000, trials=2):
+    from .cli import integer
+
+    p.add_argument("--width", type=integer, default=width, help=f"width M (default {width})")
+    p.add_argument("--trials", type=integer, default=trials, help=f"number of networks (default {trials})")
+    p.add_argument("--seed", type=integer, default=0, help="random seed (default 0)")
+
+
+def _run_sample(args):
+    from .cli import network_from_args
+
+    net = network_from_args(args)
+    smp = sample(net, args.width, args.trials, args.seed, args.bias, progress=None if not args.json else False)
+    summary = smp.summary()
+    out = {"network": net.as_dict(), "width": smp.width, "trials": smp.trials, "seed": args.seed, "bias": smp.bias,
+           "eigenvalues": smp.eigenvalues, "qh": smp.qh, "p": smp.p, "summary": summary}
+    text = [f"sampled {smp.trials} network(s) {net.activation.name}/{net.weights}, M={smp.width}, L={net.depth}"]
+    text += [f"{k:>10}: {v['mean']:.6g} +- {v['std']:.2g}" for k, v in summary.items()]
+    return out, "\n".join(text)
+
+
+def _run_compare(args):
+    from .cli import network_from_args
+
+    net = network_from_args(args)
+    result = compare(net, args.width, args.trials, args.seed, bias=args.bias, progress=None if not args.json else False)
+    out = result.as_dict()
+    if args.plot:
+        from .plotting import plot_comparison
+
+        plot_comparison(result).savefig(args.plot, dpi=120)
+        out["plot"] = args.plot
+    text = [f"{net.activation.name}/{net.weights} depth {net.depth}: M={args.width}, {args.trials} trial(s), seed {args.seed}",
+            f"KS (continuous part) vs limit law {result.ks:.4f}, vs each network's own law {result.ks_per_network:.4f}",
+            f"L1 histogram vs density {result.l1:.4f}"]
+    text += [f"atom at {a['location']:.6g}: found {a['found']:.4f}, predicted {a['predicted']:.4f} "
+             f"(per network {a['predicted_per_network']:.4f})" for a in result.atoms]
+    text += [f"{k}: sampled {v['sampled']:.6g}, exact {v['exact']:.6g}, per network {v['per_network']:.6g}"
+             for k, v in result.moments.items()]
+    return out, "\n".join(text)
+
+
+def _run_depth_sweep(args):
+    from .cli import network_from_args
+
+    net = network_from_args(args)
+    result = depth_sweep(net, args.depths, args.width, args.trials, args.seed, progress=None if not args.json else False)
+    if args.plot:
+        from .plotting import plot_depth_sweep
+
+        plot_depth_sweep(result).savefig(args.plot, dpi=120)
+        result["plot"] = args.plot
+    text = [f"{'depth':>6}{'theory peak':>14}{'sample peak':>14}{'theory edge':>14}{'sample edge':>14}"]
+    text += [f"{r['depth']:>6}{r['theory_peak']:>14.6g}{r['sample_peak']:>14.6g}{r['theory_edge']:>14.6g}"
+             f"{r['sample_edge']:>14.6g}" for r in result["rows"]]
+    text += [f"fit {k}: slope {f['slope']:.5g}, intercept {f['intercept']:.5g}, R^2 {f['r2']:.5f}"
+             for k, f in result["fits"].items()]
+    return result, "\n".join(text)
+
+
+def add_commands(subparsers):
+    from .cli import add_network_arguments, integer
+
+    p = subparsers.add_parser("sample", help="exact dual-FIM spectra of sampled finite networks")
+    add_network_arguments(p)
+    _sampling_arguments(p)
+    p.add_argument("--bias", action="store_true", help="include the bias gradients")
+    p.set_defaults(run=_run_sample)
+
+    p = subparsers.add_parser("compare", help="Monte Carlo vs the free-probability limit (KS, atoms, moments, L1)")
+    add_network_arguments(p)
+    _sampling_arguments(p)
+    p.add_argument("--bias", action="store_true", help="include the bias gradients")
+    p.add_argument("--plot", metavar="FILE.png", help="draw the histogram over the density")
+    p.set_defaults(run=_run_compare)
+
+    p = subparsers.add_parser("depth-sweep", help="peak and largest edge vs depth, theory and Monte Carlo")
+    add_network_arguments(p)
+    _sampling_arguments(p, width=500)
+    p.add_argument("--depths", type=integer, nargs="+", default=[2, 4, 8, 16, 32])
+    p.add_argument("--plot", metavar="FILE.png", help="draw peak and edge vs depth")
+    p.set_defaults(run=_run_depth_sweep)

@@ -302,6 +302,14 @@ class Spectrum:
         self.mean_field = mean_field(network)
         self.chain = Chain.from_mean_field(self.mean_field)
 
+    @classmethod
+    def from_chain(cls, chain, network=None):
+        """The law of a given :class:`Chain` (e.g. a sampled network's own order parameters);
+        float64 only."""
+        spec = cls.__new__(cls)
+        spec.network, spec.dps, spec.mean_field, spec.chain = network, None, None, chain
+        return spec
+
     @cached_property
     def _chain_mp(self):
         with mpmath.workdps(self.dps):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_statistics_vs_width", "plot_lr_sweep"]
+__all__ = ["plot_statistics_vs_width", "plot_lr_sweep", "plot_comparison", "plot_depth_sweep"]
 
 
 def plot_statistics_vs_width(results, title=None):
@@ -63,3 +63,61 @@ def plot_lr_sweep(sweep, ax=None):
     ax.set_ylabel("learning rate")
     ax.legend(fontsize=8)
     return ax.figure
+
+
+def plot_comparison(comparison):
+    """Histogram of the sampled continuous spectrum over the theory's density, atoms marked.
+
+    ``comparison``: a :class:`freefim.montecarlo.Comparison`.  The histogram is normalised
+    to the continuous part (area 1), the density likewise (divided by its mass).
+    """
+    import matplotlib.pyplot as plt
+
+    spec, smp = comparison.spectrum, comparison.sample
+    net = smp.network
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    edges = comparison.bins
+    if edges.size:
+        ax.stairs(comparison.histogram, edges, fill=True, alpha=0.4, color="C0",
+                  label=f"M={smp.width}, {smp.trials} network(s), atoms split off")
+        x = np.linspace(edges[0], edges[-1], 1500)
+        mass = 1 - spec.atom_mass
+        ax.plot(x, spec.density(x) / mass, color="C3", lw=1.5, label="free probability (continuous part)")
+        ax.set_ylim(0, 1.6 * comparison.histogram.max())  # integrable edge divergences would flatten the rest
+    for atom in spec.atoms:
+        ax.axvline(atom.location, color="k", ls=":", lw=1)
+        ax.annotate(f"atom {atom.mass:.3f}", (atom.location, 0.95), xycoords=("data", "axes fraction"),
+                    rotation=90, va="top", ha="right", fontsize=8)
+    ax.set_xlabel("eigenvalue of $JJ^T/M$")
+    ax.set_ylabel("density")
+    ax.set_title(f"{net.activation.name}/{net.weights}, $\\sigma_w^2$={net.sigma_w2:g}, "
+                 f"$\\sigma_b^2$={net.sigma_b2:g}, L={net.depth}: KS={comparison.ks:.3f}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_depth_sweep(sweep):
+    """Peak location and largest edge of the FIM spectrum vs depth, theory and Monte Carlo,
+    with the straight-line fits (``sweep`` from :func:`freefim.montecarlo.depth_sweep`)."""
+    import matplotlib.pyplot as plt
+
+    rows = sweep["rows"]
+    depths = np.array([r["depth"] for r in rows])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, key, label in zip(axes, ("peak", "edge"), ("peak location", "largest edge")):
+        theory = np.array([r[f"theory_{key}"] for r in rows])
+        mc = np.array([r[f"sample_{key}"] for r in rows])
+        err = np.array([r[f"sample_{key}_std"] for r in rows])
+        ax.plot(depths, theory, "o-", color="C3", label="free probability")
+        ax.errorbar(depths, mc, yerr=err, fmt="s", color="k", ms=4, capsize=3, label=f"Monte Carlo M={sweep['width']}")
+        fit = sweep["fits"][f"theory_{key}"]
+        ax.plot(depths, fit["slope"] * depths + fit["intercept"], ":", color="C3",
+                label=f"fit slope {fit['slope']:.3g}, $R^2$={fit['r2']:.4f}")
+        ax.set_xlabel("depth L")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8)
+    net = sweep["network"]
+    fig.suptitle(f"{net['activation']}/{net['weights']}, $\\sigma_w^2$={net['sigma_w2']:g}, $\\sigma_b^2$={net['sigma_b2']:g}")
+    fig.tight_layout()
+    return fig

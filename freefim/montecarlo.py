@@ -287,6 +287,9 @@ def _fit(depths, values):
 def sample_peak(eigenvalues, bins=50):
     """Where a sampled spectrum concentrates: centre of the fullest of ``bins`` equal bins
     between its smallest and largest eigenvalue (atoms included)."""
+    eigenvalues = np.asarray(eigenvalues, dtype=float)
+    if np.ptp(eigenvalues) <= 1e-9 * np.abs(eigenvalues).max():  # a single atom
+        return float(eigenvalues.mean())
     counts, edges = np.histogram(eigenvalues, bins)
     k = int(np.argmax(counts))
     return 0.5 * (edges[k] + edges[k + 1])

@@ -115,7 +115,27 @@ class HardTanh(Activation):
         return fn.erf(1 / fn.sqrt(2 * q))
 
 
-ACTIVATIONS = {cls.name: cls() for cls in (ReLU, HardTanh, Linear)}
+class Tanh(Activation):
+    r"""``phi(u) = tanh(u)``: smooth, :math:`E[\phi^2]` by Gauss–Hermite quadrature (float64)
+    or :func:`mpmath.quad` (mpmath).  Its :math:`\phi'^2` has a continuous law, so the
+    free-probability spectrum is not available for it yet; the mean-field statistics are."""
+
+    name = "tanh"
+
+    def phi(self, u):
+        return np.tanh(u)
+
+    def dphi(self, u):
+        return 1.0 - np.tanh(u) ** 2
+
+    def second_moment(self, q, fn=math):
+        if hasattr(fn, "mpf"):
+            return fn.quad(lambda z: fn.tanh(fn.sqrt(q) * z) ** 2 * fn.npdf(z), [-fn.inf, 0, fn.inf])
+        z, w = np.polynomial.hermite_e.hermegauss(200)
+        return float(np.sum(w * np.tanh(math.sqrt(q) * z) ** 2) / math.sqrt(2 * math.pi))
+
+
+ACTIVATIONS = {cls.name: cls() for cls in (ReLU, HardTanh, Linear, Tanh)}
 _ALIASES = {"hard_tanh": "hardtanh", "hard-tanh": "hardtanh", "identity": "linear"}
 
 

@@ -42,7 +42,8 @@ def rho_law(activation, q, sigma_w2, weights, fn=math):
     r"""Law :math:`\rho` of :math:`\sigma_w^2 \phi'(\sqrt q Z)^2`, times MP(1) for Gaussian weights."""
     p = activation.derivative_law(q, fn)
     if p is None:
-        raise ValueError(f"activation {activation.name!r} has no exact derivative law")
+        raise ValueError(f"the FIM spectrum of the smooth activation {activation.name!r} is not available yet "
+                         "(its phi'^2 has a continuous law); use relu, hardtanh or linear")
     law = Bernoulli(p, sigma_w2)
     if weights == "gaussian":
         law = FreeProduct(law, MarchenkoPastur(1 + 0 * sigma_w2))

@@ -12,27 +12,9 @@ import time
 
 import numpy as np
 
-from freefim import Activation, Network, get_activation
+from freefim import Network
 from freefim.statistics import fim_statistics, sample_statistics
 
-
-class _Tanh(Activation):
-    """Stand-in until ``get_activation("tanh")`` exists (its Gaussian averages fall back to quadrature)."""
-
-    name = "tanh"
-
-    def phi(self, u):
-        return np.tanh(u)
-
-    def dphi(self, u):
-        return 1.0 - np.tanh(u) ** 2
-
-
-def tanh_activation():
-    try:
-        return get_activation("tanh")
-    except ValueError:
-        return _Tanh()
 
 SETTINGS = [("tanh", 3.0, 0.64), ("relu", 2.0, 0.1), ("linear", 1.0, 0.1)]
 
@@ -49,7 +31,7 @@ def main():
     print(f"{'setting':<22}{'M':>6}  {'stat':<11}{'MC mean':>13}{'+-se':>11}{'theory':>13}{'rel.err':>10}{'rel.se':>9}")
     errors = {}
     for name, sw2, sb2 in SETTINGS:
-        act = tanh_activation() if name == "tanh" else name
+        act = name
         net = Network(act, "gaussian", sw2, sb2, args.depth)
         label = f"{name} ({sw2:g}, {sb2:g})"
         for width in args.widths:

@@ -8,29 +8,10 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from freefim import Activation, Network, get_activation
+from freefim import Network, get_activation
 from freefim.cli import main
 from freefim.statistics import (cross_moment, dual_fim, dual_fim_from_weights, fim_statistics,
                                 gauss_average, gauss_cross_average, order_parameters, sample_statistics)
-
-
-class Tanh(Activation):
-    """Local tanh (until get_activation("tanh") exists): its averages go through Gauss-Hermite."""
-
-    name = "tanh"
-
-    def phi(self, u):
-        return np.tanh(u)
-
-    def dphi(self, u):
-        return 1.0 - np.tanh(u) ** 2
-
-
-def tanh():
-    try:
-        return get_activation("tanh")
-    except ValueError:
-        return Tanh()
 
 
 # ---------------------------------------------------------------------- closed forms
@@ -66,7 +47,7 @@ def test_relu_depth2_closed_form():
 @pytest.mark.parametrize("a", [0.3, 1.7])
 def test_cross_moment_limits(name, a):
     """c = 1 gives the one-dimensional moments, c = 0 the squared means."""
-    act = tanh() if name == "tanh" else get_activation(name)
+    act = get_activation(name)
     e_phi2 = gauss_average(lambda u: act.phi(u) ** 2, a, nodes=180)
     e_dphi2 = gauss_average(lambda u: act.dphi(u) ** 2, a, nodes=180)
     if name != "tanh":
@@ -97,7 +78,7 @@ def test_cross_moment_against_sampling(name, a, b):
 
 
 def test_gauss_hermite_cross_average_smooth():
-    act = tanh()
+    act = get_activation("tanh")
     a, b = 2.3, 0.8
     c = b / a
     ref = integrate.dblquad(lambda z2, z1: math.exp(-(z1 * z1 + z2 * z2) / 2) / (2 * math.pi)
@@ -110,7 +91,7 @@ def test_gauss_hermite_cross_average_smooth():
 def test_dual_fim_matches_explicit_jacobian():
     """Nonzero spectrum of F = J^T J / T (finite differences, P x P) equals that of F* (CT x CT)."""
     rng = np.random.default_rng(3)
-    act = tanh()
+    act = get_activation("tanh")
     widths = [5, 4, 3, 2]  # M0, M1, M2, C
     T = 3
     weights = [rng.standard_normal((widths[l], widths[l - 1])) / math.sqrt(widths[l - 1]) for l in range(1, 4)]
@@ -162,7 +143,7 @@ def test_monte_carlo_agrees_with_theory(name, sw2, sb2):
     finite-width bias (Assumption 1 and P = alpha M^2 + C M hold only as M -> inf);
     the benchmark benchmarks/statistics_mc.py shows the error shrinking with M.
     """
-    act = tanh() if name == "tanh" else name
+    act = get_activation("tanh") if name == "tanh" else name
     net = Network(act, "gaussian", sw2, sb2, depth=3)
     M, T = 300, 30
     theory = fim_statistics(net, M, outputs=1, samples=T)

@@ -201,7 +201,7 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False):
 def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
     r"""Physical solution ``t = z_1`` of :math:`Z(t) = x + i\eta_{final}` for real ``x`` (float64).
 
-    Continuation in :math:`\eta = \operatorname{Im} z` from :math:`10\times` the spectrum's
+    Continuation in :math:`\eta = \operatorname{Im} z` from :math:`100\times` the spectrum's
     scale down geometrically, with a per-point adaptive ratio; a step is kept only if
     Newton converges, the corrector stays small next to the predictor step and
     :math:`\operatorname{Im} t > 0` (Herglotz).  A last Newton solve lands on
@@ -213,7 +213,7 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
     m1, m2 = chain.moments()
     if scale is None:
         scale = abs(m1) + math.sqrt(max(m2 - m1 * m1, 0.0))
-    eta = 10.0 * (np.abs(x) + scale)
+    eta = 100.0 * (np.abs(x) + scale)
     t = np.empty(x.shape, dtype=complex)
     # start far enough above the axis that Newton from the top-down guess lands on the
     # physical root (Im t > 0); heavy-tailed laws at large depth need a higher start
@@ -241,7 +241,7 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
         pred = ta + 1j * (new_eta - ea) / dz_all[active]
         znew = x[active] + 1j * new_eta
         tn, conv, dz, physical = _newton(chain, pred.copy(), znew, 1e-13, 8, res_tol=1e-11 * scale, info=True)
-        ok = conv & (tn.imag > 0) & (np.abs(tn - pred) <= 0.3 * np.abs(pred - ta) + 1e-12 * (np.abs(ta) + scale))
+        ok = conv & (tn.imag > 0) & (np.abs(tn - pred) <= 1.0 * np.abs(pred - ta) + 1e-12 * (np.abs(ta) + scale))
         if herglotz:
             # the physical branch: Im z_l > 0 and Im g_l < 0 at every layer of the chain
             ok &= physical
@@ -251,12 +251,18 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
         r = ratio[active]
         ratio[active] = np.where(ok, np.maximum(r * r, 1e-4), np.sqrt(r))
         stuck = ratio[active] > 0.9999
-        active = active[(eta[active] > eta_min) & ~stuck]
+        # deep inside the support the root is far from the real t-axis compared with the
+        # distance left to travel (eta / |Z'|): Newton lands from here on the same branch
+        ready = eta[active] < 0.01 * t[active].imag * np.abs(dz_all[active])
+        active = active[(eta[active] > eta_min) & ~stuck & ~ready]
     # final landing on eta_final (real axis by default): accept only a converged root on the
     # same (Herglotz-consistent) branch, i.e. close to where the continuation ended
     zf = x + 1j * eta_final
     tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=1e-11 * scale)
-    ok = conv & (tf.imag >= -1e-13 * np.abs(tf)) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 1e-300)
+    ok = conv & (tf.imag >= -1e-13 * np.abs(tf)) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 0.05 * t.imag)
+    if eta_final == 0:
+        # outside the support the physical root is real: snap away the rounding-level imaginary part
+        tf = np.where(np.abs(tf.imag) <= 1e-13 * np.abs(tf), tf.real + 0j, tf)
     t = np.where(ok, tf, t)
     z = np.where(ok, zf, x + 1j * eta)
     return t, z

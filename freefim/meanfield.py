@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .laws import Bernoulli, FreeProduct, MarchenkoPastur
 
-__all__ = ["MeanField", "mean_field", "rho_law"]
+__all__ = ["MeanField", "mean_field", "rho_law", "bernoulli_rho"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,12 @@ def rho_law(activation, q, sigma_w2, weights, fn=math):
     if p is None:
         raise ValueError(f"the FIM spectrum of the smooth activation {activation.name!r} is not available yet "
                          "(its phi'^2 has a continuous law); use relu, hardtanh or linear")
+    return bernoulli_rho(p, sigma_w2, weights)
+
+
+def bernoulli_rho(p, sigma_w2, weights):
+    r""":math:`\sigma_w^2\,\mathrm{Bernoulli}(p)`, times MP(1) for Gaussian weights (``p`` may be a
+    sampled network's own fraction of active units)."""
     law = Bernoulli(p, sigma_w2)
     if weights == "gaussian":
         law = FreeProduct(law, MarchenkoPastur(1 + 0 * sigma_w2))

@@ -117,15 +117,10 @@ class Sample:
 def conditional_chain(net, qh, p):
     """A :class:`~freefim.numeric.Chain` with given ``qh_0..qh_{L-1}`` and derivative laws
     Bernoulli(``p_l``) (the network's own order parameters; piecewise-linear activations)."""
-    from .laws import Bernoulli, FreeProduct, MarchenkoPastur
+    from .meanfield import bernoulli_rho
     from .numeric import Chain
 
-    layers = []
-    for l in range(1, net.depth):
-        law = Bernoulli(float(p[l - 1]), net.sigma_w2)
-        if net.weights == "gaussian":
-            law = FreeProduct(law, MarchenkoPastur(1.0))
-        layers.append((float(qh[l]), law))
+    layers = [(float(qh[l]), bernoulli_rho(float(p[l - 1]), net.sigma_w2, net.weights)) for l in range(1, net.depth)]
     return Chain(float(qh[0]), layers)
 
 

@@ -10,44 +10,25 @@ import numpy as np
 import pytest
 
 from freefim import Spectrum
-from freefim.laws import Bernoulli, FreeProduct, MarchenkoPastur
-from freefim.montecarlo import forward_pass
-from freefim.numeric import Chain
+from freefim.montecarlo import sample
 
 WIDTH = 1000
 
 
-def sample_with_conditional_chain(net, rng):
-    """Dual matrix of one network and the free chain built from that network's own qh_l, p_l."""
-    W, _, u, h = forward_pass(net, WIDTH, rng)
-    qh = [float(v @ v) / WIDTH for v in h]
-    H = qh[0] * np.eye(WIDTH)
-    layers = []
-    for l in range(1, net.depth):
-        d = net.activation.dphi(u[l])
-        B = W[l + 1] * d
-        H = qh[l] * np.eye(WIDTH) + B @ H @ B.T
-        law = Bernoulli(float(np.mean(d * d)), net.sigma_w2)
-        if net.weights == "gaussian":
-            law = FreeProduct(law, MarchenkoPastur(1.0))
-        layers.append((qh[l], law))
-    return H, Chain(qh[0], layers)
-
-
 def test_reference_case_monte_carlo_moments_within_two_percent(reference_network):
     net = reference_network
-    rng = np.random.default_rng(20261124)
     theory = Spectrum(net).moments
+    smp = sample(net, WIDTH, trials=2, seed=20261124, progress=False)
     sampled = []
-    for _ in range(2):
-        H, chain = sample_with_conditional_chain(net, rng)
-        m1, m2 = np.trace(H) / WIDTH, np.sum(H * H) / WIDTH
+    for k in range(smp.trials):
+        ev, chain = smp.eigenvalues[k], smp.chain(k)
+        m1, m2 = ev.mean(), np.mean(ev * ev)
         c1, c2 = chain.moments()
         assert m1 == pytest.approx(c1, rel=0.02)
         assert m2 == pytest.approx(c2, rel=0.02)
-        # the network's atom: exactly M (1 - p_{L-1}) eigenvalues sit at its own qh_{L-1}
+        # the network's atoms: exactly M x mass eigenvalues sit at its own locations
         for location, mass in chain.atoms():
-            count = np.sum(np.isclose(np.linalg.eigvalsh(H), location, rtol=1e-8))
+            count = np.sum(np.isclose(ev, location, rtol=1e-8))
             assert count == pytest.approx(mass * WIDTH, abs=1.5)
         sampled.append((m1, m2))
     # the M -> infinity law: the trial average is within the O(M^-1/2) order-parameter noise

@@ -394,21 +394,26 @@ def symbolic_chain(activation, weights="orthogonal", sigma_w2=2, sigma_b2=0, dep
     if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 1:
         raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
     sw2, sb2, qh = _sympify("sigma_w2", sigma_w2, True), _sympify("sigma_b2", sigma_b2), _sympify("q0", q0, True)
-    free = tuple((sw2 + sb2 + qh).free_symbols)
     params, layers, qh0 = [], [], qh
     for l in range(1, depth):
         q = sw2 * qh + sb2
         qh = sp.sympify(act.second_moment(q, SYMPY_FN))
         p = sp.sympify(act.derivative_law(q, SYMPY_FN))
-        if not qh.is_rational_function(*free):
+        if not _is_rational(qh):
             params.append((sp.Symbol(f"qh_{l}", positive=True), qh))
             qh = params[-1][0]
-        if not p.is_rational_function(*free):
+        if not _is_rational(p):
             params.append((sp.Symbol(f"p_{l}", positive=True), p))
             p = params[-1][0]
         law = Bernoulli(p, sw2)
         layers.append((qh, FreeProduct(law, MarchenkoPastur()) if weights == "gaussian" else law))
     return SymbolicChain(qh0, tuple(layers), tuple(params))
+
+
+def _is_rational(expr):
+    """True when ``expr`` is a rational function of rationals and symbols (no erf, exp, pi, roots)."""
+    return not expr.atoms(sp.Function, sp.NumberSymbol) and all(
+        p.exp.is_Integer for p in expr.atoms(sp.Pow))
 
 
 @lru_cache(maxsize=64)
@@ -594,7 +599,7 @@ class ClosedForm:
     def free_symbols(self):
         """User symbols still free (numeric evaluation needs :meth:`subs`)."""
         return set().union(*(sp.sympify(v).free_symbols for v in self.parameters.values()),
-                           self.polynomial.free_symbols - {z, G} - set(self.parameters))
+                           self.polynomial.free_symbols) - {z, G} - set(self.parameters)
 
     def subs(self, values):
         """A new :class:`ClosedForm` with symbols replaced, e.g. ``{sigma_w2: 2}``."""
@@ -604,7 +609,10 @@ class ClosedForm:
     def _values(self, dps=None):
         if self.free_symbols:
             raise ValueError(f"symbols {sorted(map(str, self.free_symbols))} have no value; use .subs()")
-        return {k: sp.N(v, dps or 20) for k, v in self.parameters.items()}
+        values = {}
+        for k, v in self.parameters.items():  # later placeholders may refer to earlier ones
+            values[k] = sp.N(sp.sympify(v).subs(values), dps or 20)
+        return values
 
     @cached_property
     def _numeric_chain(self):
@@ -679,7 +687,7 @@ class ClosedForm:
     def _refine(self, zu, g, dps):
         """mpmath evaluation of every radical branch; keep the one nearest the float choice."""
         with mpmath.workdps(dps):
-            values = {k: sp.N(v, dps + 10) for k, v in self.parameters.items()}
+            values = self._values(dps + 10)
             fns = [sp.lambdify(z, r.subs(values), "mpmath") for r in self.roots]
             out = []
             for zi, gi in zip(zu, g):
@@ -715,10 +723,13 @@ class ClosedForm:
         """Support edges: real roots of the discriminant where the density switches on or off (sorted)."""
         if self.degree < 2:
             return []
-        vals = self._values(30)
+        # transcendental parameters (hard-tanh) enter as 30-digit rationals: exact arithmetic,
+        # an error ~1e-30 in the edges
+        rational = {k: sp.Rational(str(v)) for k, v in self._values(30).items()}
+        disc = self.discriminant if not rational else sp.discriminant(sp.expand(self.polynomial.subs(rational)), G)
         cand = set()
-        for fac, _ in sp.factor_list(self.discriminant)[1]:  # distinct factors: simple roots for nroots
-            fac = sp.Poly(fac.subs(vals), z)
+        for fac, _ in sp.factor_list(disc)[1]:  # distinct factors: simple roots for nroots
+            fac = sp.Poly(fac, z)
             if fac.degree() >= 1:
                 cand |= {float(sp.re(r)) for r in fac.nroots(n=30, maxsteps=500) if abs(sp.im(r)) < 1e-20}
         out = []
@@ -745,3 +756,44 @@ def closed_form(activation, weights="orthogonal", sigma_w2=2, sigma_b2=0, depth=
     0
     """
     return ClosedForm(symbolic_chain(activation, weights, sigma_w2, sigma_b2, depth, q0))
+
+
+# ============================================================================ command line
+def _closed_form_command(args):
+    from .cli import network_from_args
+
+    net = network_from_args(args)
+    cf = closed_form(net)
+    x = np.asarray(args.x if args.x is not None else [], dtype=float)
+    density = cf.density(x) if x.size else np.empty(0)
+    values = {str(k): float(v) for k, v in cf._values().items()}
+    out = {
+        "network": net.as_dict(),
+        "polynomial": str(cf.polynomial),
+        "degree": int(cf.degree),
+        "parameters": {str(k): {"exact": str(v), "value": values[str(k)]} for k, v in cf.parameters.items()},
+        "latex": cf.latex(),
+        "edges": cf.edges(),
+        "atoms": [{"location": float(sp.sympify(a).subs(cf._values())), "mass": float(sp.sympify(m).subs(cf._values())),
+                   "exact_location": str(a), "exact_mass": str(m)} for a, m in cf.atoms],
+        "x": x,
+        "density": density,
+    }
+    lines = [f"freefim closed-form: {net.activation.name}/{net.weights}, sigma_w2={net.sigma_w2:g}, "
+             f"sigma_b2={net.sigma_b2:g}, depth={net.depth}, q0={net.q0:g}",
+             f"P(z, G) = {cf.polynomial} = 0   (degree {cf.degree} in G)"]
+    lines += [f"  {k} = {v['exact']} = {v['value']:.15g}" for k, v in out["parameters"].items()]
+    lines.append("edges: " + (", ".join(f"{e:.12g}" for e in out["edges"]) or "(none)"))
+    lines.append("atoms: " + (", ".join(f"{a['mass']:.12g} at {a['location']:.12g}" for a in out["atoms"]) or "(none)"))
+    lines += [f"density({xi:.8g}) = {di:.12g}" for xi, di in zip(x, density)]
+    return out, "\n".join(lines)
+
+
+def add_commands(subparsers):
+    """Register ``freefim closed-form``."""
+    from .cli import add_network_arguments, number
+
+    p = subparsers.add_parser("closed-form", help="algebraic equation P(z, G) = 0, closed-form density, edges, atoms")
+    add_network_arguments(p)
+    p.add_argument("--x", type=number, nargs="+", help="evaluate the closed-form density at these points")
+    p.set_defaults(run=_closed_form_command)

@@ -153,10 +153,10 @@ class SymbolicLaw:
     def free_cumulants(self, n):
         """Free cumulants ``[k_1, ..., k_n]`` (``R(w) = sum k_{j+1} w^j``), from the moments."""
         m = self.moments(n)
-        h = [sp.Integer(0), sp.Integer(1)] + list(m[: n - 1])  # h(y) = G(1/y) = y (1 + psi(y))
+        h = [sp.Integer(0), sp.Integer(1)] + list(m)  # h(y) = G(1/y) = y (1 + psi(y)), order n + 1
         inv = _reverse(h)  # h^{-1}(w) = w / (1 + w R(w))
         y = sp.Dummy("y")
-        series = _coefficients(sp.Integer(1) / sum(inv[j] * y ** (j - 1) for j in range(1, n + 1)), y, n)
+        series = _coefficients(sp.Integer(1) / sum(inv[j] * y ** (j - 1) for j in range(1, len(inv))), y, n)
         return [sp.simplify(series[j]) for j in range(1, n + 1)]  # 1/(h^{-1}/w) = 1 + w R(w)
 
     def numeric(self, values):

@@ -585,8 +585,12 @@ class ClosedForm:
         """Radical expression of the branch that is physical at the middle of the support."""
         edges = self.edges()
         x = (edges[0] + edges[1]) / 2 if len(edges) >= 2 else float(self.chain.moments()[0].subs(self._values()))
-        _, idx = self._evaluate(np.array([x], dtype=complex))
-        return self.roots[int(idx[0])]
+        xs = np.array([x], dtype=complex)
+        g, _ = self._evaluate(xs)
+        fn, _ = self._root_functions
+        with np.errstate(all="ignore"):
+            at = np.array([complex(np.asarray(v).ravel()[0]) for v in fn(xs)])
+        return self.roots[int(np.argmin(np.abs(at - g[0])))]
 
     def latex(self):
         """LaTeX of :math:`P(z, G) = 0` and, when it exists, of the physical root :math:`G(z)`."""
@@ -639,6 +643,21 @@ class ClosedForm:
         return np.array([np.roots(row) if np.all(np.isfinite(row)) else np.full(len(exprs) - 1, np.nan)
                          for row in companion]).T
 
+    @cached_property
+    def _p_functions(self):
+        pnum = self.polynomial.subs(self._values(30))
+        return sp.lambdify((z, G), [pnum, sp.diff(pnum, G)], "numpy")
+
+    def _polish(self, zc, cand, steps=2):
+        """Two Newton steps on :math:`P(z, \cdot)`: Ferrari's formula loses ~6 digits to cancellation."""
+        f = self._p_functions
+        with np.errstate(all="ignore"):
+            for _ in range(steps):
+                p, dp = f(zc[None, :], cand)
+                step = p / dp
+                cand = np.where(np.isfinite(step) & (np.abs(step) < 1e-3 * np.abs(cand)), cand - step, cand)
+        return cand
+
     def _evaluate(self, zc):
         """Physical root at ``zc`` (upper half plane or real axis) and its branch index."""
         chain = self._numeric_chain
@@ -646,7 +665,7 @@ class ClosedForm:
         scale = abs(m1) + math.sqrt(max(m2 - m1 * m1, 0.0))
         # on (or very near) the real axis decide just above it, then follow by proximity
         probe = zc + 1j * np.maximum(1e-7 * scale - zc.imag, 0)
-        cand = self._candidates(probe)
+        cand = self._polish(probe, self._candidates(probe))
         with np.errstate(all="ignore"):
             score = np.zeros(cand.shape)
             for k in range(cand.shape[0]):
@@ -659,7 +678,7 @@ class ClosedForm:
         idx = np.argmin(score, axis=0)
         chosen = cand[idx, np.arange(zc.size)]
         if np.any(probe != zc):
-            at = self._candidates(zc)
+            at = self._polish(zc, self._candidates(zc))
             near = np.argmin(np.abs(at - chosen[None, :]), axis=0)
             chosen = np.where(probe != zc, at[near, np.arange(zc.size)], chosen)
         return chosen, idx

@@ -92,9 +92,9 @@ def test_closed_form_agrees_with_solver(case):
     print(f"\n{case[:5]}: degree {cf.degree}; 50 points: |G_closed - G_float|/|G| <= {err:.2e}, "
           f"density {dens_err:.2e}; closed(mp30) vs solver(mp30) {err_mp:.2e}; closed(float) vs mp30 {err_mix:.2e}")
     assert err < 1e-10 and dens_err < 1e-10 and err_mp < 1e-12 and err_mix < 1e-10
-    # the radical expression of the physical branch, lambdified as is, is the physical root here
-    f = sp.lambdify(z, cf.root.subs(cf._values(30)), "numpy")
-    assert np.max(np.abs(f(x + 0j) - g_float)) < 1e-10 * np.max(np.abs(g_float))
+    if cf.degree == 2:  # one radical expression is the physical branch on the whole support
+        f = sp.lambdify(z, cf.root.subs(cf._values(30)), "numpy")
+        assert np.max(np.abs(f(x + 0j) - g_float)) < 1e-10 * np.max(np.abs(g_float))
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -104,7 +104,7 @@ def test_edges_atoms_moments(case):
     assert cf.edges() == pytest.approx([a, b], rel=1e-10)
     values = cf._values(30)
     atoms = sorted((float(sp.sympify(loc).subs(values)), float(sp.sympify(m).subs(values))) for loc, m in cf.atoms)
-    assert atoms == pytest.approx([(t.location, t.mass) for t in spec.atoms], rel=1e-12)
+    assert np.ravel(atoms) == pytest.approx(np.ravel([(t.location, t.mass) for t in spec.atoms]), rel=1e-12)
     lead = sp.Poly(cf.polynomial, G).LC()
     for loc, _ in atoms:  # an atom is a pole of G: the leading coefficient vanishes there
         assert abs(float(lead.subs(values).subs(z, loc))) < 1e-9 * float(sum(abs(c) for c in sp.Poly(lead.subs(values), z).coeffs()))
@@ -116,7 +116,7 @@ def test_edges_atoms_moments(case):
 def test_point_mass_and_atoms_only_cases():
     cf = closed_form(Network("linear", "orthogonal", 1.0, 0.1, 3))
     assert cf.degree == 1 and cf.atoms == ((sp.Rational(33, 10), 1),) and cf.edges() == []
-    assert sp.expand(cf.polynomial - (G * (z - sp.Rational(33, 10)) - 1) * sp.Poly(cf.polynomial, G).LC() / (z - sp.Rational(33, 10))) == 0
+    assert sp.expand(cf.polynomial - 10 * (G * (z - sp.Rational(33, 10)) - 1)) == 0  # G = 1/(z - 33/10)
     cf = closed_form(Network("relu", "orthogonal", 2.0, 0.1, 2))  # two atoms, no continuous part
     assert cf.degree == 1
     assert sorted(cf.atoms) == [(sp.Rational(21, 20), sp.Rational(1, 2)), (sp.Rational(61, 20), sp.Rational(1, 2))]

@@ -548,7 +548,7 @@ class ClosedForm:
     @property
     def degree(self):
         """Degree of :math:`P` in :math:`G` (the number of branches)."""
-        return sp.degree(self.polynomial, G)
+        return int(sp.degree(self.polynomial, G))
 
     @cached_property
     def coefficients(self):
@@ -576,9 +576,13 @@ class ClosedForm:
         """Atoms ``((location, mass), ...)`` exact (Belinschi's rule along the chain)."""
         return self.chain.atoms()
 
-    def moments(self, n=4):
-        """Exact ``[m_1..m_n]`` from the series of :math:`G` at infinity."""
-        return series_at_infinity(self.polynomial, n)
+    def moments(self, n=4, substitute=False):
+        """Exact ``[m_1..m_n]`` from the series of :math:`G` at infinity; ``substitute=True`` puts the
+        placeholder parameters in as 30-digit rationals first (much faster for hard-tanh)."""
+        poly = self.polynomial
+        if substitute and self.parameters:
+            poly = sp.expand(poly.subs({k: sp.Rational(str(v)) for k, v in self._values(30).items()}))
+        return series_at_infinity(poly, n)
 
     @cached_property
     def root(self):

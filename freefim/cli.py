@@ -25,7 +25,7 @@ from .network import WEIGHT_LAWS, Network
 __all__ = ["main", "add_network_arguments", "network_from_args", "to_json", "number", "integer", "UsageError"]
 
 #: modules that register sub-commands (``add_commands(subparsers)``)
-COMMAND_MODULES = ["freefim.cli", "freefim.montecarlo", "freefim.statistics", "freefim.training"]
+COMMAND_MODULES = ["freefim.cli", "freefim.montecarlo", "freefim.symbolic", "freefim.statistics", "freefim.training"]
 
 
 class UsageError(ValueError):

@@ -388,6 +388,8 @@ def symbolic_chain(activation, weights="orthogonal", sigma_w2=2, sigma_b2=0, dep
         activation, weights, sigma_w2, sigma_b2, depth, q0 = (net.activation, net.weights, net.sigma_w2,
                                                               net.sigma_b2, net.depth, net.q0)
     act = get_activation(activation)
+    if not act.piecewise_linear:
+        raise ValueError(f"closed forms need a piecewise-linear activation (relu, hardtanh, linear), got {act.name!r}")
     if not isinstance(weights, str) or weights.lower() not in WEIGHT_LAWS:
         raise ValueError(f"unknown weights {weights!r}; expected one of {list(WEIGHT_LAWS)}")
     weights = weights.lower()

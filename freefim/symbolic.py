@@ -655,7 +655,7 @@ class ClosedForm:
         return sp.lambdify((z, G), [pnum, sp.diff(pnum, G)], "numpy")
 
     def _polish(self, zc, cand, steps=2):
-        """Two Newton steps on :math:`P(z, \cdot)`: Ferrari's formula loses ~6 digits to cancellation."""
+        r"""Two Newton steps on :math:`P(z, \cdot)`: Ferrari's formula loses ~6 digits to cancellation."""
         f = self._p_functions
         with np.errstate(all="ignore"):
             for _ in range(steps):

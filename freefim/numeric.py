@@ -449,8 +449,8 @@ class Spectrum:
             else:
                 bad = mid
         with np.errstate(all="ignore"):
-            edge, _, _ = self.chain.forward(complex(good))
-        return float(edge.real)
+            edge, _, _ = self.chain.forward(np.array([good], dtype=complex))
+        return float(edge[0].real)
 
     def _right_edge(self):
         """Largest edge: where the physical run of real ``t`` coming down from ``+inf`` ends."""
@@ -481,12 +481,19 @@ class Spectrum:
         t, z = solve(self.chain, grid)
         _, _, g = self.chain.forward(t)
         dens = -np.imag(g - sum(a.mass / (z - a.location) for a in self.atoms)) / np.pi
-        inside = dens > 1e-9 * np.max(dens)
+        inside = dens > 1e-9 * np.nanmax(dens)
+        if self.chain.layers[-1][1].continuous_from_zero and inside.any():
+            # rho_{L-1} has mass in every [0, eps]: the continuous part starts at qh_{L-1} itself
+            # (its density there may be far below the threshold, or spike)
+            inside[1:int(np.argmax(inside))] = True
         edges = []
         for i in np.flatnonzero(inside[1:] != inside[:-1]):
             j_in, j_out = (i, i + 1) if inside[i] else (i + 1, i)
             if j_out == len(grid) - 1:
                 edges.append(right)
+                continue
+            if j_out == 0 and self.chain.layers[-1][1].continuous_from_zero:
+                edges.append(left)
                 continue
             edges.append(self._refine_edge(grid[j_in], grid[j_out], t[j_in], t[j_out]))
         return tuple((edges[k], edges[k + 1]) for k in range(0, len(edges) - 1, 2))

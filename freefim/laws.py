@@ -37,6 +37,8 @@ class Law:
     upper = None
     #: no atoms and mass in every [0, eps]: then so has mu [x] this law (Courant–Fischer)
     continuous_from_zero = False
+    #: a continuous law whose S-transform is computed by quadrature and Newton (not in closed form)
+    numerical = False
 
     def s_transform(self, w):
         """Return ``(S(w), dS/dw)`` elementwise."""
@@ -128,6 +130,7 @@ class FreeProduct(Law):
         self.atoms = free_product_atoms(first.atoms, second.atoms)
         self.upper = first.upper * second.upper
         self.continuous_from_zero = not self.atoms and (first.continuous_from_zero or second.continuous_from_zero)
+        self.numerical = first.numerical or second.numerical
 
     def s_transform(self, w):
         s1, d1 = self.first.s_transform(w)
@@ -251,7 +254,7 @@ class SmoothLaw(Law):
         self.m1, self.m2 = scale * d1, scale * scale * d2
         self._m1f, self._m2f = float(self.m1), float(self.m2)
         self.atoms = ()
-        self.continuous_from_zero = True
+        self.continuous_from_zero = self.numerical = True
         width = activation.strip(float(q))
         rule = gaussian_rule(width)
         zt = np.linspace(0.05, 8.0, 37)
@@ -320,7 +323,7 @@ class SmoothLaw(Law):
             step = np.where(size > 0.5, 0.5 * step / np.where(bad, 1, size), step)
             z[act] = z[act] - np.where(bad, 0, step)
             # converged: tiny step, or the residual is at rounding level (next to a double root)
-            conv = (size <= 1e-14 * (1 + np.abs(z[act]))) | (np.abs(r - xi[act]) <= 2e-16 * np.abs(xi[act]))
+            conv = (size <= 1e-14 * (1 + np.abs(z[act]))) | (np.abs(r - xi[act]) <= 1e-15 * np.abs(xi[act]))
             ok[act[conv]] = True
             act = act[~conv & ~bad]
         return np.where(ok, z, np.nan)
@@ -368,10 +371,16 @@ class SmoothLaw(Law):
         return idx[~dup], zr[~dup], pan[~dup]
 
     # ------------------------------------------------------------------ psi, psi'
-    def _psi(self, y, side=1.0):
-        r"""``psi(y)``, ``psi'(y)`` for complex numpy ``y`` (``y = 0`` allowed); a real ``y`` on the
-        cut takes the boundary value from :math:`\operatorname{Im} y = +0` (``side = 1``) or ``-0``."""
+    def _psi(self, y, side=None):
+        r"""``psi(y)``, ``psi'(y)`` for complex numpy ``y`` (``y = 0`` allowed) on the sheet reached
+        from the half-plane ``side`` (default: that of ``y``).  A real ``y`` on the cut takes the
+        boundary value from :math:`\operatorname{Im} y = \pm 0`; a ``y`` across the cut from
+        ``side`` takes the analytic continuation through it (each root of ``r(Z) = 1/y`` that
+        crossed the real panels adds its residue :math:`2\pi i`), which the S-transform needs
+        when the solver's iterates step just outside the image of the half-plane."""
         y = np.asarray(y, dtype=complex)
+        if side is None:
+            side = np.where(y.imag < 0, -1.0, 1.0)
         zero = y == 0
         with np.errstate(all="ignore"):
             xi = np.where(zero, 1.0, 1 / np.where(zero, 1.0, y))
@@ -405,7 +414,11 @@ class SmoothLaw(Law):
                 inside = real & (a < zj.real) & (zj.real < b)
                 sgn = np.broadcast_to(side, xi.shape)[idx[j]] * np.sign(np.real(t1[j]))
                 la = np.where(inside, np.log(np.abs(zj.real - a)) + 1j * np.pi * sgn, la)
-                i1 = lb - la
+                # principal sheet: Im Z_* has the sign of -sgn; a root on the other side crossed
+                # (only roots near the axis, where r' is nearly real, can have crossed)
+                crossed = ~real & (a < zj.real) & (zj.real < b) & (np.sign(zj.imag) == sgn) \
+                    & (np.abs(zj.imag) < 0.1 * rad) & (np.abs(t1[j].imag) < 0.5 * np.abs(t1[j].real))
+                i1 = lb - la - np.where(crossed, 2j * np.pi * sgn, 0)
                 i2 = 1 / (a - zj) - 1 / (b - zj)
                 nodes = rule.z.reshape(-1, rule.npanel)[k]
                 base = rule.base.reshape(-1, rule.npanel)[k]
@@ -438,12 +451,14 @@ class SmoothLaw(Law):
 
     def _newton_chi(self, w, y, iters=60):
         """Damped Newton for ``psi(y) = w`` from ``y``: a step is halved until it lowers
-        ``|psi - w|`` and keeps ``y`` on the branch (a complex ``w``: in the half-plane of ``w``;
-        a real ``w``: real and below ``1/upper``).  Returns ``y``, ``psi'(y)`` and a mask."""
+        ``|psi - w|`` and keeps ``y`` on the branch (a complex ``w``: on the sheet of ``psi`` seen
+        from the half-plane of ``w``, continued just across the cut; a real ``w``: real and below
+        ``1/upper``).  Returns ``y``, ``psi'(y)`` and a mask."""
         real = w.imag == 0
         sgn = np.where(real, 1.0, np.sign(w.imag))
         y = np.where(real, y.real + 0j, y)
-        y = np.where(~real & (np.sign(y.imag) != sgn), y.real + 1e-3j * sgn * (np.abs(y) + 1e-3 * self._top), y)
+        across = ~real & (np.sign(y.imag) != sgn) & (np.abs(y.imag) > 1e-2 * np.abs(y))  # a poor start
+        y = np.where(across, y.real + 1e-3j * sgn * (np.abs(y) + 1e-3 * self._top), y)
         y = np.where(real & (y.real >= self._top), 0.5 * self._top, y)
         done = np.zeros(w.shape, dtype=bool)
         dpsi = np.full(w.shape, np.nan, dtype=complex)
@@ -451,8 +466,8 @@ class SmoothLaw(Law):
         if act.size == 0:
             return np.where(done, y, np.nan), dpsi, done
         # for |w| > 2 the root sits by the inverse-square-root top of rho, where psi^-2 is
-        # nearly linear in y: Newton on psi^-2 = w^-2 there (same root)
-        big = real & (np.abs(w) > 2)
+        # nearly linear in y: Newton on psi^-2 = w^-2 there (same root: psi keeps the half-plane)
+        big = np.abs(w) > 2
 
         def residual(ps, dp, i):
             with np.errstate(all="ignore"):
@@ -486,7 +501,9 @@ class SmoothLaw(Law):
             for _ in range(8):  # backtracking
                 i = act[trial_set]
                 new = ya[trial_set] - lam[trial_set] * step[trial_set]
-                off = (~real[i] & (np.sign(new.imag) != sgn[i])) | (real[i] & (new.real >= self._top))
+                # a complex y may cross the cut a little (the continuation), a real y stays below 1/upper
+                off = (~real[i] & (np.sign(new.imag) != sgn[i]) & (np.abs(new.imag) > 1e-2 * np.abs(new))) \
+                    | (real[i] & (new.real >= self._top))
                 p_t, d_t = self._psi(np.where(off, ya[trial_set], new), sgn[i])
                 r_t, dr_t = residual(p_t, d_t, i)
                 good = ~off & (np.abs(r_t) < (1 - 1e-4 * lam[trial_set]) * np.abs(res[trial_set]))
@@ -573,11 +590,16 @@ class SmoothLaw(Law):
                 dist2 = max(a - z.real, z.real - b, 0) ** 2 + z.imag ** 2
                 if dist2 >= self._radius ** 2:
                     continue
+                sgn = side * mpmath.sign(mpmath.re(t1))
                 if z.imag == 0 and a < z.real < b:
-                    la = mpmath.log(z.real - a) + 1j * mpmath.pi * side * mpmath.sign(mpmath.re(t1))
+                    la = mpmath.log(z.real - a) + 1j * mpmath.pi * sgn
                 else:
                     la = mpmath.log(a - z)
                 i1 = mpmath.log(b - z) - la
+                if z.imag != 0 and a < z.real < b and mpmath.sign(z.imag) == sgn \
+                        and abs(z.imag) < 0.1 * self._radius and abs(mpmath.im(t1)) < 0.5 * abs(mpmath.re(t1)):
+                    # the root crossed the cut
+                    i1 -= 2j * mpmath.pi * sgn
                 i2 = 1 / (a - z) - 1 / (b - z)
                 sl = slice(k * rule.npanel, (k + 1) * rule.npanel)
                 q1 = mpmath.fsum(wb / (zn - z) for zn, wb in zip(rule.z[sl], rule.base[sl]))

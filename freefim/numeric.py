@@ -33,7 +33,7 @@ from functools import cached_property
 import mpmath
 import numpy as np
 
-from .laws import PointMass, free_product_atoms
+from .laws import PointMass, SmoothLaw, free_product_atoms
 from .meanfield import mean_field
 
 __all__ = ["Chain", "Spectrum", "spectrum", "Atom", "Moments", "Peak"]
@@ -210,6 +210,16 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
     Returns ``(t, z)`` with ``z = x + i*eta`` the points actually solved.
     """
     x = np.asarray(x, dtype=float).ravel()
+    if len(chain.layers) == 1 and isinstance(chain.layers[0][1], SmoothLaw):
+        # mu_2 = qh_1 + qh_0 rho_1 is explicit: w = psi(qh_0/(z - qh_1)), t = qh_0 (1 + w)/w, with no
+        # inversion of psi (whose top is an inverse square root); the law keeps (w, y) as the
+        # start of its inversion, so chain.forward(t) lands on y at once
+        qh, law = chain.layers[0]
+        z = x + 1j * eta_final
+        y = chain.qh0 / (z - qh)
+        w, dpsi = law._psi(y, -np.ones(x.shape))  # z in the upper half-plane: y in the lower
+        law._last = (w, y, dpsi)
+        return chain.qh0 * (1 + w) / w, z
     m1, m2 = chain.moments()
     if scale is None:
         scale = abs(m1) + math.sqrt(max(m2 - m1 * m1, 0.0))
@@ -577,7 +587,10 @@ class Spectrum:
 
     @cached_property
     def _weighted_nodes(self):
-        return self._quadrature()
+        # numerical (smooth-activation) laws: their density is itself accurate to ~1e-12, and
+        # it rises over many decades at qh_{L-1}; 1e-10 keeps the mass and moments to ~1e-10
+        numerical = any(law.numerical for _, law in self.chain.layers)
+        return self._quadrature(tol=1e-10 if numerical else 1e-12)
 
     @property
     def continuous_mass(self):

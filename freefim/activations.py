@@ -381,7 +381,13 @@ class CallableActivation(SmoothActivation):
             return np.asarray(self._phi(u + 1e-30j)).imag / 1e-30
         h = 1e-3 * np.maximum(1.0, np.abs(u))
         f = self._phi
-        return (8 * (f(u + h) - f(u - h)) - (f(u + 2 * h) - f(u - 2 * h))) / (12 * h)
+        central = (8 * (f(u + h) - f(u - h)) - (f(u + 2 * h) - f(u - 2 * h))) / (12 * h)
+        # a kink at u = 0 (|u|, max(u, 0), ...): within 2h of it, a fourth-order one-sided
+        # stencil pointing away from 0, so that phi' is the one-sided derivative there
+        s = np.where(u < 0, -h, h)
+        one_sided = (-25 * f(u) + 48 * f(u + s) - 36 * f(u + 2 * s) + 16 * f(u + 3 * s)
+                     - 3 * f(u + 4 * s)) / (12 * s)
+        return np.where(np.abs(u) < 2 * h, one_sided, central)
 
     def derivatives(self, u):
         """Cauchy's integral on a circle of radius 0.25 (32 trapezoidal points) around each ``u``."""

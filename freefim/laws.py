@@ -131,6 +131,7 @@ class FreeProduct(Law):
         self.upper = first.upper * second.upper
         self.continuous_from_zero = not self.atoms and (first.continuous_from_zero or second.continuous_from_zero)
         self.numerical = first.numerical or second.numerical
+        self.quadrature_tol = max(getattr(first, "quadrature_tol", 1e-12), getattr(second, "quadrature_tol", 1e-12))
 
     def s_transform(self, w):
         s1, d1 = self.first.s_transform(w)
@@ -175,17 +176,25 @@ class _Exact:
 
 
 class _Surrogate:
-    r"""``r(Z)`` of a user activation, known on the real axis only: one Chebyshev interpolant
-    per quadrature panel (degree 48, from real values of ``phi'``), continued analytically
-    into the complex plane.  Kinks of ``phi'`` must sit on panel edges (``u = 0``); a panel
-    whose interpolant does not converge to ~1e-11 raises ``ValueError``."""
+    r"""``r(Z)`` of a user activation, known on the real axis only: for each quadrature panel one
+    Chebyshev interpolant (degree 48, from real values of ``phi'``) on the panel and its two
+    neighbours, continued analytically into the complex plane, so that a pole just outside a
+    panel is found with that panel's own function.  Kinks of ``phi'`` must sit at ``u = 0`` (a
+    panel edge, never crossed by a window); a window whose interpolant does not converge to
+    ~1e-11 raises ``ValueError``."""
 
     degree = 48
 
     def __init__(self, activation, q, scale, edges):
         C = np.polynomial.chebyshev
         s, c = math.sqrt(float(q)), float(scale)
-        self.a, self.b = edges[:-1].astype(float), edges[1:].astype(float)
+        edges = edges.astype(float)
+        n = edges.size - 1
+        lo = np.array([edges[max(k - 1, 0)] if not (edges[k] >= 0 > edges[max(k - 1, 0)]) else edges[k]
+                       for k in range(n)])
+        hi = np.array([edges[min(k + 2, n)] if not (edges[k + 1] <= 0 < edges[min(k + 2, n)]) else edges[k + 1]
+                       for k in range(n)])
+        self.a, self.b = lo, hi
         coef = []
         for a, b in zip(self.a, self.b):
             f = lambda x, a=a, b=b: c * np.asarray(activation.dphi(s * ((a + b) / 2 + (b - a) / 2 * x)),  # noqa: E731
@@ -264,6 +273,11 @@ class SmoothLaw(Law):
         self._fun = _Exact(activation, q, scale) if getattr(activation, "exact_derivatives", False) \
             else _Surrogate(activation, q, scale, rule.edges)
         self._radius = min(1.0, float(width))
+        # psi jitters at ~1e-10 where a Gauss node nearly hits a pole (the subtracted principal
+        # part cancels the integrand there), more for a user activation (r interpolated to ~1e-11):
+        # a stalled Newton is accepted at that level (~1e-9 relative)
+        surrogate = isinstance(self._fun, _Surrogate)
+        self._stall, self.quadrature_tol = (1e6, 1e-8) if surrogate else (5e5, 1e-10)
         r = self._fun(rule.z.astype(complex), rule.panel)[0].real
         self._r = r
         self._wr = (rule.weight * r).astype(complex)
@@ -312,6 +326,7 @@ class SmoothLaw(Law):
         """Newton for ``r(Z) = xi`` from ``z`` (complex arrays); ``nan`` where it fails."""
         ok = np.zeros(z.shape, dtype=bool)
         act = np.arange(z.size)
+        lo, hi = self._rule.edges[0] - 2 * self._radius, self._rule.edges[-1] + 2 * self._radius
         for _ in range(iters):
             if act.size == 0:
                 break
@@ -322,8 +337,11 @@ class SmoothLaw(Law):
             bad = ~np.isfinite(size)
             step = np.where(size > 0.5, 0.5 * step / np.where(bad, 1, size), step)
             z[act] = z[act] - np.where(bad, 0, step)
-            # converged: tiny step, or the residual is at rounding level (next to a double root)
-            conv = (size <= 1e-14 * (1 + np.abs(z[act]))) | (np.abs(r - xi[act]) <= 1e-15 * np.abs(xi[act]))
+            # a start that wanders off the strip of the rule leads to no root the rule needs
+            bad |= (np.abs(z[act].imag) > 2 * self._radius) | (z[act].real < lo) | (z[act].real > hi)
+            # converged: a step this small leaves an error ~step^2 (quadratic convergence), or the
+            # residual is at rounding level (next to a double root)
+            conv = (size <= 1e-11 * (1 + np.abs(z[act]))) | (np.abs(r - xi[act]) <= 1e-15 * np.abs(xi[act]))
             ok[act[conv]] = True
             act = act[~conv & ~bad]
         return np.where(ok, z, np.nan)
@@ -358,16 +376,32 @@ class SmoothLaw(Law):
         idx, z0, pan = np.concatenate(idx), np.concatenate(starts), np.concatenate(pans)
         zr = self._newton_root(xi[idx], z0.astype(complex), pan)
         keep = np.isfinite(zr)
-        if isinstance(self._fun, _Surrogate):  # a root belongs to the panel whose interpolant it solves
+        if isinstance(self._fun, _Surrogate):
+            # a root belongs to the panel whose interpolant it solves; a root near a panel edge is
+            # solved again with each neighbour's interpolant, since each panel needs its own pole
             edges = self._rule.edges
-            keep &= (zr.real > edges[pan] - rad) & (zr.real < edges[pan + 1] + rad)
+            idx, zr, pan = idx[keep], zr[keep], pan[keep]
+            more = [(idx, zr, pan)]
+            for step in (-1, 1):
+                nb = pan + step
+                ok = (nb >= 0) & (nb < edges.size - 1)
+                nbc = np.clip(nb, 0, edges.size - 2)
+                near = ok & (np.maximum(np.maximum(edges[nbc] - zr.real, zr.real - edges[nbc + 1]), 0) ** 2
+                             + zr.imag ** 2 < rad * rad)
+                if np.any(near):
+                    more.append((idx[near], self._newton_root(xi[idx[near]], zr[near].copy(), nb[near]), nb[near]))
+            idx, zr, pan = (np.concatenate(v) for v in zip(*more))
+            wa, wb = self._fun.a[pan], self._fun.b[pan]  # inside the interpolant's own window
+            keep = np.isfinite(zr) & (zr.real > wa - 0.05 * (wb - wa)) & (zr.real < wb + 0.05 * (wb - wa))
         keep &= (np.abs(zr.imag) < rad) & (zr.real > self._rule.edges[0] - rad) & (zr.real < self._rule.edges[-1] + rad)
         idx, zr, pan = idx[keep], zr[keep], pan[keep]
         # distinct roots per point (two starts may find the same root)
-        order = np.lexsort((zr.imag, zr.real, idx))
+        order = np.lexsort((zr.imag, zr.real, pan, idx)) if isinstance(self._fun, _Surrogate) \
+            else np.lexsort((zr.imag, zr.real, idx))
         idx, zr, pan = idx[order], zr[order], pan[order]
         dup = np.zeros(idx.size, dtype=bool)
-        dup[1:] = (idx[1:] == idx[:-1]) & (np.abs(zr[1:] - zr[:-1]) <= 1e-9 * (1 + np.abs(zr[1:])))
+        same = (pan[1:] == pan[:-1]) if isinstance(self._fun, _Surrogate) else True  # per panel's interpolant
+        dup[1:] = (idx[1:] == idx[:-1]) & same & (np.abs(zr[1:] - zr[:-1]) <= 1e-9 * (1 + np.abs(zr[1:])))
         return idx[~dup], zr[~dup], pan[~dup]
 
     # ------------------------------------------------------------------ psi, psi'
@@ -446,7 +480,10 @@ class SmoothLaw(Law):
             if last is not None and last[0].shape == w.shape:
                 w0, y0, d0 = last
                 pred = y0 + (w - w0) / d0
-                y = np.where(np.isfinite(pred) & (np.abs(w - w0) <= 0.2 * np.abs(w) + 1e-3), pred, y)
+                near = np.abs(w - w0) <= 0.2 * np.abs(w) + 1e-3
+                # where psi is flat (|psi'| tiny: y far out, w near -1) the linear step overshoots
+                pred = np.where(np.isfinite(pred) & (np.abs(pred - y0) <= 0.5 * np.abs(y0) + 1e-3 * self._top), pred, y0)
+                y = np.where(near & np.isfinite(pred), pred, y)
         return y
 
     def _newton_chi(self, w, y, iters=60):
@@ -480,7 +517,9 @@ class SmoothLaw(Law):
         for _ in range(iters):
             wa, ya = w[act], y[act]
             dpsi[act] = dp
-            tol = np.where(big[act], 2e-15 * np.abs(wa) ** -2.0, 2e-15 * (1 + np.abs(wa)))
+            # the residual's rounding floor: |psi'| |y| eps (steep psi near an edge of the support)
+            tol = np.where(big[act], 2e-15 * np.abs(wa) ** -2.0, 2e-15 * (1 + np.abs(wa))) \
+                + 1e-15 * np.abs(dres * ya)
             conv = np.abs(res) <= tol
             with np.errstate(all="ignore"):
                 step = res / dres
@@ -518,7 +557,7 @@ class SmoothLaw(Law):
                     break
             # no decrease possible: rounding level reached (converged) or a dead end
             stalled = ~accepted
-            done[act[stalled]] = np.abs(res[stalled]) <= 1e4 * tol[stalled]
+            done[act[stalled]] = np.abs(res[stalled]) <= self._stall * tol[stalled]
             act, res, dres, dp = act[accepted], new_res[accepted], new_dres[accepted], new_dp[accepted]
             if act.size == 0:
                 break

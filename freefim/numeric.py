@@ -218,6 +218,8 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
         z = x + 1j * eta_final
         y = chain.qh0 / (z - qh)
         w, dpsi = law._psi(y, -np.ones(x.shape))  # z in the upper half-plane: y in the lower
+        # on the cut a density below the float range leaves w real: keep it in the lower half-plane
+        w = np.where((w.imag == 0) & (y.real * float(law.upper) > 1), w.real - 1e-300j, w)
         law._last = (w, y, dpsi)
         return chain.qh0 * (1 + w) / w, z
     m1, m2 = chain.moments()
@@ -551,19 +553,30 @@ class Spectrum:
         density-weighted weights (the halves' rule of every accepted panel).
         """
         u, wts = np.polynomial.legendre.leggauss(n)
+        # theta = pi s^power (power 1: the plain cosine map)
+        power = 1.0
+        top = np.pi ** (1 / power)
         panels = [(a, b, lo, hi) for a, b in self._support
-                  for lo, hi in zip(np.linspace(0, np.pi, 17)[:-1], np.linspace(0, np.pi, 17)[1:])]
+                  for lo, hi in zip(np.linspace(0, top, 17)[:-1], np.linspace(0, top, 17)[1:])]
         xs, ws = [], []
         for _ in range(max_rounds):
             if not panels:
                 break
+            if len(panels) > 4096:
+                pa = np.array(panels)
+                xs_left = ((pa[:, 0] + pa[:, 1]) / 2)[:, None] - ((pa[:, 1] - pa[:, 0]) / 2)[:, None] * np.cos(pa[:, 2:] ** power)
+                raise ValueError(f"quadrature of the density did not converge to {tol:g} "
+                                 f"({len(panels)} panels left in [{xs_left.min():.10g}, {xs_left.max():.10g}]); "
+                                 "the density may be wrong there")
             p = np.array(panels)
             a, b, lo, hi = p.T[:, :, None]
             mid = (lo + hi) / 2
 
             def nodes(l, h):
-                theta = (l + h) / 2 + (h - l) / 2 * u
-                return (a + b) / 2 - (b - a) / 2 * np.cos(theta), wts * (h - l) / 2 * (b - a) / 2 * np.sin(theta)
+                sv = (l + h) / 2 + (h - l) / 2 * u
+                theta = sv ** power
+                return (a + b) / 2 - (b - a) / 2 * np.cos(theta), \
+                    wts * (h - l) / 2 * (b - a) / 2 * np.sin(theta) * power * sv ** (power - 1)
 
             (x1, w1), (x2, w2), (x3, w3) = nodes(lo, hi), nodes(lo, mid), nodes(mid, hi)
             f = self._density_float(np.concatenate([x1.ravel(), x2.ravel(), x3.ravel()]))
@@ -589,8 +602,8 @@ class Spectrum:
     def _weighted_nodes(self):
         # numerical (smooth-activation) laws: their density is itself accurate to ~1e-12, and
         # it rises over many decades at qh_{L-1}; 1e-10 keeps the mass and moments to ~1e-10
-        numerical = any(law.numerical for _, law in self.chain.layers)
-        return self._quadrature(tol=1e-10 if numerical else 1e-12)
+        tol = max([1e-12] + [getattr(law, "quadrature_tol", 1e-10) for _, law in self.chain.layers if law.numerical])
+        return self._quadrature(tol=tol)
 
     @property
     def continuous_mass(self):

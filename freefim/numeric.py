@@ -168,6 +168,7 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False):
     # a step that no longer halves once below sqrt(tol) is rounding noise: the root is found
     stall = math.sqrt(float(tol))
     best_t, best_res = t.copy(), np.full(t.shape, np.inf)
+    res_tol = np.broadcast_to(res_tol, t.shape)
     for _ in range(maxiter):
         if info:
             zt, dz, _, ok = chain.forward(t[active], herglotz=True)
@@ -183,7 +184,7 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False):
         t[active] = t[active] - step
         size, scale = np.abs(step), np.abs(t[active])
         small = (size <= tol * scale) | ((size <= stall * scale) & (size >= 0.5 * previous[active]))
-        small |= res <= res_tol
+        small |= res <= res_tol[active]
         previous[active] = size
         bad = ~np.isfinite(step.astype(complex)) if step.dtype == object else ~np.isfinite(step)
         done[active[small]] = True
@@ -198,7 +199,7 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False):
 
 
 @np.errstate(all="ignore")
-def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
+def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
     r"""Physical solution ``t = z_1`` of :math:`Z(t) = x + i\eta_{final}` for real ``x`` (float64).
 
     Continuation in :math:`\eta = \operatorname{Im} z` from :math:`100\times` the spectrum's
@@ -206,6 +207,10 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
     Newton converges, the corrector stays small next to the predictor step and
     :math:`\operatorname{Im} t > 0` (Herglotz).  A last Newton solve lands on
     :math:`\eta_{final}` itself (the real axis by default).
+
+    ``local_scale`` (per point) lowers the floor of the continuation and the residual
+    tolerance below ``scale`` where the law must be resolved on a finer scale (next to an edge,
+    in coordinates relative to it).
 
     Returns ``(t, z)`` with ``z = x + i*eta`` the points actually solved.
     """
@@ -241,7 +246,9 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
         if todo.size == 0:
             break
         eta[todo] *= 10.0
-    eta_min = max(1e-10 * scale, eta_final)
+    loc = np.full(x.shape, float(scale)) if local_scale is None else \
+        np.minimum(float(scale), np.maximum(np.broadcast_to(local_scale, x.shape), 1e-300))
+    eta_min = np.maximum(1e-10 * loc, eta_final)
     ratio = np.full(x.shape, 0.01)
     active = np.flatnonzero(eta > eta_min)
     dz_all = chain.forward(t)[1]
@@ -249,10 +256,10 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
         if active.size == 0:
             break
         ta, ea = t[active], eta[active]
-        new_eta = np.maximum(ea * ratio[active], eta_min)
+        new_eta = np.maximum(ea * ratio[active], eta_min[active])
         pred = ta + 1j * (new_eta - ea) / dz_all[active]
         znew = x[active] + 1j * new_eta
-        tn, conv, dz, physical = _newton(chain, pred.copy(), znew, 1e-13, 8, res_tol=1e-11 * scale, info=True)
+        tn, conv, dz, physical = _newton(chain, pred.copy(), znew, 1e-13, 8, res_tol=1e-11 * loc[active], info=True)
         ok = conv & (tn.imag > 0) & (np.abs(tn - pred) <= 1.0 * np.abs(pred - ta) + 1e-12 * (np.abs(ta) + scale))
         if herglotz:
             # the physical branch: Im z_l > 0 and Im g_l < 0 at every layer of the chain
@@ -266,11 +273,11 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
         # deep inside the support the root is far from the real t-axis compared with the
         # distance left to travel (eta / |Z'|): Newton lands from here on the same branch
         ready = eta[active] < 0.01 * t[active].imag * np.abs(dz_all[active])
-        active = active[(eta[active] > eta_min) & ~stuck & ~ready]
+        active = active[(eta[active] > eta_min[active]) & ~stuck & ~ready]
     # final landing on eta_final (real axis by default): accept only a converged root on the
     # same (Herglotz-consistent) branch, i.e. close to where the continuation ended
     zf = x + 1j * eta_final
-    tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=1e-11 * scale)
+    tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=1e-11 * loc)
     ok = conv & (tf.imag >= -1e-13 * np.abs(tf)) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 0.05 * t.imag)
     if eta_final == 0:
         # outside the support the physical root is real: snap away the rounding-level imaginary part
@@ -532,6 +539,28 @@ class Spectrum:
                 break
         return 0.5 * (lo + hi)
 
+    @cached_property
+    def _relative_chain(self):
+        """The chain of :math:`\mu_L - \hat q_{L-1}` (last shift 0): its law near 0 is resolved on
+        any scale, where ``qh_{L-1} + delta`` would round ``delta`` away."""
+        qh, law = self.chain.layers[-1]
+        return Chain(self.chain.qh0, self.chain.layers[:-1] + ((0.0 * qh, law),))
+
+    def _density_from_edge(self, a, delta):
+        """Density at ``a + delta``; where ``a`` is the edge ``qh_{L-1}`` of a law with mass at
+        every scale there (smooth activations), evaluated at ``delta`` on the relative chain."""
+        out = np.empty(delta.shape)
+        layers = self.chain.layers
+        rel = (a == layers[-1][0]) if layers and layers[-1][1].continuous_from_zero and \
+            layers[-1][1].numerical else np.zeros(delta.shape, dtype=bool)
+        if np.any(~rel):
+            out[~rel] = self._density_float(a[~rel] + delta[~rel])
+        if np.any(rel):
+            chain = self._relative_chain
+            t, z = solve(chain, delta[rel], local_scale=delta[rel])
+            out[rel] = -np.imag(chain.forward(t)[2]) / np.pi
+        return out
+
     def _density_float(self, x):
         t, z = solve(self.chain, x)
         _, _, g = self.chain.forward(t)
@@ -575,11 +604,14 @@ class Spectrum:
             def nodes(l, h):
                 sv = (l + h) / 2 + (h - l) / 2 * u
                 theta = sv ** power
-                return (a + b) / 2 - (b - a) / 2 * np.cos(theta), \
+                # x - a = (b - a) sin^2(theta/2), kept to full relative precision
+                return (b - a) * np.sin(theta / 2) ** 2, \
                     wts * (h - l) / 2 * (b - a) / 2 * np.sin(theta) * power * sv ** (power - 1)
 
-            (x1, w1), (x2, w2), (x3, w3) = nodes(lo, hi), nodes(lo, mid), nodes(mid, hi)
-            f = self._density_float(np.concatenate([x1.ravel(), x2.ravel(), x3.ravel()]))
+            (d1, w1), (d2, w2), (d3, w3) = nodes(lo, hi), nodes(lo, mid), nodes(mid, hi)
+            x1, x2, x3 = a + d1, a + d2, a + d3
+            f = self._density_from_edge(np.concatenate([a + 0 * d1, a + 0 * d2, a + 0 * d3], axis=None),
+                                        np.concatenate([d1.ravel(), d2.ravel(), d3.ravel()]))
             f1, f2, f3 = np.split(f, 3)
             coarse = np.sum(w1 * f1.reshape(x1.shape), axis=1)
             fine_w = np.concatenate([w2 * f2.reshape(x2.shape), w3 * f3.reshape(x3.shape)], axis=1)

@@ -28,8 +28,10 @@ from scipy import optimize
 
 from .activations import Activation, get_activation
 from .network import WEIGHT_LAWS, Network
+from .progress import Progress
 
-__all__ = ["Critical", "critical_point", "critical_network", "Q_STAR_RANGE", "add_commands"]
+__all__ = ["Critical", "critical_point", "critical_network", "DepthStudy", "depth_study", "Q_STAR_RANGE",
+           "add_commands"]
 
 #: the range of q* searched when sigma_b2 is given (and scanned to report the allowed q* range).
 #: Below 1e-6 the excess g(q) ~ q^3 (tanh, erf) is lost in rounding of q - E[phi^2]/E[phi'^2];
@@ -222,6 +224,106 @@ def critical_point(activation, weights="orthogonal", q_star=None, sigma_b2=None)
         rho_m2 = rho_m2 + rho_m1 ** 2
     return Critical(act.name, weights, float(q_star), float(sigma_w2), float(sigma_b2), e2, float(sigma_w2 * d2),
                     d2, d4, float(rho_m1), float(rho_m2), float(rho_m2 - rho_m1 ** 2), act)
+
+
+# ---------------------------------------------------------------------- depth study
+@dataclass(frozen=True)
+class DepthStudy:
+    r"""The conditional FIM spectrum of one critical network family versus depth.
+
+    Per depth (arrays over :attr:`depths`): ``peak`` and ``peak_height`` (the density maximum in the
+    bulk, away from a singular left edge), ``left_edge``, ``right_edge`` (the largest eigenvalue of
+    the limit law), ``m1`` (exact), ``mass_near_peak`` (mass within ``band * peak`` of the peak, by
+    the grid's midpoint rule, divided by the grid's total mass ``grid_mass``, which is
+    reported as a check).  ``slope_peak``, ``slope_edge``: least-squares slopes of peak and right
+    edge against depth (the mission's claim: both grow linearly even under dynamical isometry,
+    Karakida et al. 2019).  ``grid[k]``, ``density[k]``: the law of depth ``depths[k]`` on its grid;
+    :meth:`rescaled` gives the law of ``lambda / L``.
+    """
+
+    critical: Critical
+    depths: np.ndarray
+    peak: np.ndarray
+    peak_height: np.ndarray
+    left_edge: np.ndarray
+    right_edge: np.ndarray
+    m1: np.ndarray
+    mass_near_peak: np.ndarray
+    grid_mass: np.ndarray
+    band: float
+    slope_peak: float
+    slope_edge: float
+    grid: tuple
+    density: tuple
+
+    def rescaled(self, k):
+        """Grid and density of :math:`\lambda / L` for ``depths[k]``: ``(x / L, L f(x))``."""
+        L = float(self.depths[k])
+        return self.grid[k] / L, L * self.density[k]
+
+    def as_dict(self):
+        """Plain-JSON summary (no grids)."""
+        keys = ("depths", "peak", "peak_height", "left_edge", "right_edge", "m1", "mass_near_peak", "grid_mass")
+        out = {k: np.asarray(getattr(self, k)).tolist() for k in keys}
+        out.update(self.critical.as_dict(), band=self.band, slope_peak=self.slope_peak, slope_edge=self.slope_edge)
+        return out
+
+
+def depth_study(activation="tanh", weights="orthogonal", q_star=0.1, depths=(2, 5, 10, 20, 50, 100),
+                points=200, band=0.1, progress=None):
+    r"""Peak, edges and mass near the peak of the critical network's spectrum for each depth.
+
+    The network is :func:`critical_point` ``(activation, weights, q_star).network(L)`` (started at
+    the fixed point, so every layer has the same :math:`
+ho`).  Per depth: the support, the
+    density on ``points`` points (cosine-spaced, so both edges are resolved), the bulk peak
+    (the grid maximum away from the first 2% of the support, refined on a zoomed grid) and the
+    mass within ``band * peak`` of it.  Progress on a terminal (``progress=None``).
+    Source: Karakida, Akaho & Amari 2019 (the peak grows linearly with depth).
+    """
+    from .numeric import Spectrum
+
+    depths = np.asarray(depths)
+    if depths.ndim != 1 or depths.size == 0 or not np.issubdtype(depths.dtype, np.integer) or np.any(depths < 2):
+        raise ValueError(f"depths must be a non-empty list of integers >= 2, got {depths.tolist()!r}")
+    if isinstance(points, bool) or not isinstance(points, numbers.Integral) or points < 16:
+        raise ValueError(f"points must be an integer >= 16, got {points!r}")
+    band = _real("band", band, positive=True)
+    crit = critical_point(activation, weights, q_star=q_star)
+    rows, grids, dens = [], [], []
+    with Progress(len(depths), f"depth study {crit.activation}/{crit.weights} q*={crit.q_star:g}",
+                  enabled=progress) as bar:
+        for L in depths:
+            spec = Spectrum(crit.network(int(L)))
+            support = spec.support()
+            lo, hi = support[0][0], support[-1][1]
+            # midpoints in theta of x = lo + (hi - lo) sin^2(theta/2): square-root and
+            # inverse-square-root edges integrate to spectral accuracy, and no node sits on an edge
+            theta = (np.arange(points) + 0.5) * np.pi / points
+            x = lo + (hi - lo) * np.sin(theta / 2) ** 2
+            weight = (hi - lo) / 2 * np.sin(theta) * np.pi / points
+            f = spec.density(x)
+            interior = np.flatnonzero(x > lo + 0.02 * (hi - lo))
+            k = interior[int(np.argmax(f[interior]))]
+            a, b = x[max(k - 1, 0)], x[min(k + 1, points - 1)]
+            xz = np.linspace(a, b, 33)
+            fz = spec.density(xz)
+            j = int(np.argmax(fz))
+            peak, height = float(xz[j]), float(fz[j])
+            if not np.all(np.isfinite(f)):
+                raise ValueError(f"the density of depth {L} is not finite on its grid")
+            total = float(np.sum(weight * f))
+            mass = float(np.sum((weight * f)[np.abs(x - peak) <= band * peak])) / total
+            rows.append((peak, height, lo, hi, float(spec.moments.m1), mass, total))
+            grids.append(x)
+            dens.append(f)
+            bar.update()
+    peak, height, left, right, m1, mass, total = (np.array(c) for c in zip(*rows))
+    fit = depths.size >= 2
+    slope_peak = float(np.polyfit(depths, peak, 1)[0]) if fit else math.nan
+    slope_edge = float(np.polyfit(depths, right, 1)[0]) if fit else math.nan
+    return DepthStudy(crit, depths, peak, height, left, right, m1, mass, total, band, slope_peak, slope_edge,
+                      tuple(grids), tuple(dens))
 
 
 # ---------------------------------------------------------------------- CLI

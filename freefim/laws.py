@@ -497,6 +497,10 @@ class SmoothLaw(Law):
         across = ~real & (np.sign(y.imag) != sgn) & (np.abs(y.imag) > 1e-2 * np.abs(y))  # a poor start
         y = np.where(across, y.real + 1e-3j * sgn * (np.abs(y) + 1e-3 * self._top), y)
         y = np.where(real & (y.real >= self._top), 0.5 * self._top, y)
+        # a complex start on the cut beyond the top (1/upper): Newton cannot come back from there;
+        # start just below the top, where psi ~ (top - y)^(-1/2) reaches |w|
+        beyond = ~real & (y.real >= self._top) & (np.abs(y.imag) < 1e-2 * np.abs(y))
+        y = np.where(beyond, self._top * (1 - 1 / (1 + np.abs(w)) ** 2) + 1j * y.imag, y)
         done = np.zeros(w.shape, dtype=bool)
         dpsi = np.full(w.shape, np.nan, dtype=complex)
         act = np.flatnonzero(np.isfinite(y) & ~(real & (w.real <= -1)))  # psi > -1 on the real branch

@@ -281,7 +281,13 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
     ok = conv & (tf.imag >= -1e-13 * np.abs(tf)) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 0.05 * t.imag)
     if eta_final == 0:
         # outside the support the physical root is real: snap away the rounding-level imaginary part
-        tf = np.where(np.abs(tf.imag) <= 1e-13 * np.abs(tf), tf.real + 0j, tf)
+        snap = np.flatnonzero(ok & (tf.imag != 0) & (np.abs(tf.imag) <= 1e-13 * np.abs(tf)))
+        if snap.size:
+            # ... unless a real t falls on a cut of the chain (inside a support where the density is
+            # below rounding level next to an edge): there the complex root is the answer
+            real = tf[snap].real + 0j
+            fine = np.isfinite(chain.forward(real)[2])
+            tf[snap[fine]] = real[fine]
     t = np.where(ok, tf, t)
     z = np.where(ok, zf, x + 1j * eta)
     return t, z
@@ -501,10 +507,15 @@ class Spectrum:
         _, _, g = self.chain.forward(t)
         dens = -np.imag(g - sum(a.mass / (z - a.location) for a in self.atoms)) / np.pi
         inside = dens > 1e-9 * np.nanmax(dens)
-        if self.chain.layers[-1][1].continuous_from_zero and inside.any():
+        last = self.chain.layers[-1][1]
+        if last.continuous_from_zero and inside.any():
             # rho_{L-1} has mass in every [0, eps]: the continuous part starts at qh_{L-1} itself
             # (its density there may be far below the threshold, or spike)
             inside[1:int(np.argmax(inside))] = True
+            if last.numerical:
+                # a smooth activation's rho lives on one interval [0, upper], and so does mu_L:
+                # a density below the threshold inside (it may fall by many decades) is no gap
+                inside[1:len(inside) - int(np.argmax(inside[::-1]))] = True
         edges = []
         for i in np.flatnonzero(inside[1:] != inside[:-1]):
             j_in, j_out = (i, i + 1) if inside[i] else (i + 1, i)

@@ -476,6 +476,10 @@ class SmoothLaw(Law):
         c, p = self._m2f / self._m1f, self._m1f ** 2 / self._m2f
         with np.errstate(all="ignore"):
             y = w / ((p + w) * c)
+            # a guess on the cut beyond the top (1/upper) for a complex w: Newton cannot come back
+            # from there; start just below the top, where psi ~ (top - y)^(-1/2) reaches |w|
+            beyond = (w.imag != 0) & (y.real >= self._top) & (np.abs(y.imag) < 1e-2 * np.abs(y))
+            y = np.where(beyond, self._top * (1 - 1 / (1 + np.abs(w)) ** 2) + 1j * y.imag, y)
             last = self.__dict__.get("_last")
             if last is not None and last[0].shape == w.shape:
                 w0, y0, d0 = last
@@ -497,10 +501,6 @@ class SmoothLaw(Law):
         across = ~real & (np.sign(y.imag) != sgn) & (np.abs(y.imag) > 1e-2 * np.abs(y))  # a poor start
         y = np.where(across, y.real + 1e-3j * sgn * (np.abs(y) + 1e-3 * self._top), y)
         y = np.where(real & (y.real >= self._top), 0.5 * self._top, y)
-        # a complex start on the cut beyond the top (1/upper): Newton cannot come back from there;
-        # start just below the top, where psi ~ (top - y)^(-1/2) reaches |w|
-        beyond = ~real & (y.real >= self._top) & (np.abs(y.imag) < 1e-2 * np.abs(y))
-        y = np.where(beyond, self._top * (1 - 1 / (1 + np.abs(w)) ** 2) + 1j * y.imag, y)
         done = np.zeros(w.shape, dtype=bool)
         dpsi = np.full(w.shape, np.nan, dtype=complex)
         act = np.flatnonzero(np.isfinite(y) & ~(real & (w.real <= -1)))  # psi > -1 on the real branch

@@ -286,7 +286,11 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
             # ... unless a real t falls on a cut of the chain (inside a support where the density is
             # below rounding level next to an edge): there the complex root is the answer
             real = tf[snap].real + 0j
+            saved = [law.__dict__.get("_last") for _, law in chain.layers]  # warm starts of the laws
             fine = np.isfinite(chain.forward(real)[2])
+            for (_, law), last in zip(chain.layers, saved):
+                if last is not None:
+                    law._last = last
             tf[snap[fine]] = real[fine]
     t = np.where(ok, tf, t)
     z = np.where(ok, zf, x + 1j * eta)

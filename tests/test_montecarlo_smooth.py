@@ -60,10 +60,7 @@ def test_user_activation_samples():
 
 @pytest.mark.parametrize("activation", [
     Activation.from_callable(SOFTSIGN, dphi=lambda u: 1 / (1 + abs(u)) ** 2, name="softsign"),
-    pytest.param(get_activation(SOFTSIGN), marks=pytest.mark.xfail(
-        raises=ValueError, strict=False,
-        reason="phi' by central differences is off by O(h) within 2h of the kink at u = 0, so the "
-               "law's Chebyshev surrogate of phi'^2 refuses the panel [0, ...]")),
+    get_activation(SOFTSIGN),
 ], ids=["given-dphi", "finite-difference-dphi"])
 def test_user_activation_compares(activation):
     # depth 2, orthogonal weights: the spectrum is qh_1 + qh_0 sigma_w2 phi'(u_1)^2 over the M units,

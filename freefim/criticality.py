@@ -28,6 +28,7 @@ from scipy import optimize
 
 from .activations import Activation, get_activation
 from .network import WEIGHT_LAWS, Network
+from .network import _real as _check_real
 from .progress import Progress
 
 __all__ = ["Critical", "critical_point", "critical_network", "DepthStudy", "depth_study", "Q_STAR_RANGE",
@@ -84,16 +85,8 @@ class Critical:
 
 
 def _real(name, value, *, positive):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    if not positive and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
+    """A real parameter, > 0 (``positive``) or >= 0; ``ValueError`` naming it otherwise."""
+    return _check_real(name, value, positive=positive, nonnegative=not positive)
 
 
 def _averages(act, q):

@@ -476,10 +476,6 @@ class SmoothLaw(Law):
         c, p = self._m2f / self._m1f, self._m1f ** 2 / self._m2f
         with np.errstate(all="ignore"):
             y = w / ((p + w) * c)
-            # a guess on the cut beyond the top (1/upper) for a complex w: Newton cannot come back
-            # from there; start just below the top, where psi ~ (top - y)^(-1/2) reaches |w|
-            beyond = (w.imag != 0) & (y.real >= self._top) & (np.abs(y.imag) < 1e-2 * np.abs(y))
-            y = np.where(beyond, self._top * (1 - 1 / (1 + np.abs(w)) ** 2) + 1j * y.imag, y)
             last = self.__dict__.get("_last")
             if last is not None and last[0].shape == w.shape:
                 w0, y0, d0 = last
@@ -572,7 +568,15 @@ class SmoothLaw(Law):
         on the branch (real ``w <= -1``).  Points where Newton fails are reached again along
         ``w s``, ``s = 1/4 .. 1``, from ``chi(0) = 0``."""
         w = np.asarray(w, dtype=complex)
-        y, dpsi, ok = self._newton_chi(w, self._start(w))
+        start = self._start(w)
+        y, dpsi, ok = self._newton_chi(w, start.copy())
+        # a start on the cut beyond the top (1/upper) for a complex w: Newton may not come back
+        # from there; again from just below the top, where psi ~ (top - y)^(-1/2) reaches |w|
+        again = np.flatnonzero(~ok & (w.imag != 0) & (start.real >= self._top))
+        if again.size:
+            wa = w[again]
+            ya, da, oka = self._newton_chi(wa, self._top * (1 - 1 / (1 + np.abs(wa)) ** 2) + 1j * start[again].imag)
+            y[again[oka]], dpsi[again[oka]], ok[again[oka]] = ya[oka], da[oka], True
         retry = np.flatnonzero(~ok & ~((w.imag == 0) & (w.real <= -1)) & np.isfinite(w))
         if retry.size:
             wr = w[retry]

@@ -2,6 +2,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 from scipy import integrate
 
@@ -179,3 +180,39 @@ def test_network_from_args_critical():
     # an explicit --q0 is kept; without --critical nothing changes
     assert network_from_args(parse("--activation", "tanh", "--critical", "--q-star", "0.1", "--q0", "2")).q0 == 2
     assert network_from_args(parse("--activation", "tanh")) == Network("tanh", "orthogonal", 2.0, 0.1, 3, 1.0)
+
+
+# ---------------------------------------------------------------------- depth study
+def test_depth_study_small():
+    from freefim import Spectrum
+    from freefim.criticality import depth_study
+
+    st = depth_study("tanh", "orthogonal", q_star=0.1, depths=[2, 4], points=64, progress=False)
+    crit = critical_point("tanh", "orthogonal", q_star=0.1)
+    for k, L in enumerate(st.depths):
+        spec = Spectrum(crit.network(int(L)))
+        (lo, hi), = spec.support()
+        assert (st.left_edge[k], st.right_edge[k]) == pytest.approx((lo, hi), rel=1e-12)
+        assert st.m1[k] == pytest.approx(float(spec.moments.m1), rel=1e-12)
+        # the grid's midpoint rule in the cosine variable integrates the density to ~1
+        assert st.grid_mass[k] == pytest.approx(1, abs=1e-3)
+        assert lo < st.peak[k] <= hi and 0 < st.mass_near_peak[k] <= 1
+        x, f = st.rescaled(k)
+        assert np.allclose(x * L, st.grid[k]) and np.allclose(f, L * st.density[k])
+    # depth 2: qh_1 + qh_0 rho, whose top is an inverse-square-root edge: the peak sits there
+    assert st.peak[0] == pytest.approx(st.right_edge[0], rel=1e-3)
+    assert st.right_edge[1] > st.right_edge[0] and st.slope_edge > 0
+    assert set(st.as_dict()) >= {"depths", "peak", "right_edge", "slope_edge", "sigma_w2"}
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(depths=[1, 2]), "depths"), (dict(depths=[]), "depths"), (dict(depths=[2.5]), "depths"),
+    (dict(points=4), "points"), (dict(band=0), "band"), (dict(q_star=-1.0), "q_star"),
+])
+def test_depth_study_bad_input(kwargs, match):
+    from freefim.criticality import depth_study
+
+    args = dict(activation="tanh", weights="orthogonal", q_star=0.1, depths=[2], points=32, progress=False)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        depth_study(**args)

@@ -117,16 +117,12 @@ def test_user_activation_matches_builtin_tanh():
     np.testing.assert_allclose(user.density(x), builtin.density(x), rtol=1e-7)
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: with Gaussian weights and a smooth activation the "
-                   "density's mass near qh_{L-1} is not resolved (mass off by ~3e-4 at depth 2)")
-def test_tanh_gaussian_depth2_mass():
-    spec = Spectrum(Network("tanh", "gaussian", SW2, SB2, 2))
-    assert spec.continuous_mass == pytest.approx(1, abs=1e-6)
-
-
-def test_erf_depth2_mass_is_refused_not_wrong():
-    # erf'^2 decays like a Gaussian: the density rises like (x - qh_1)^(alpha - 1), alpha ~ 0.2, and
-    # the mass within float resolution of the edge (~1e-3) is out of reach: an error, not a number
-    spec = Spectrum(Network("erf", "orthogonal", SW2, SB2, 2))
-    with pytest.raises(ValueError, match="did not converge"):
-        spec.continuous_mass
+@pytest.mark.parametrize("activation, weights", [("erf", "orthogonal"), ("tanh", "gaussian")])
+def test_depth2_mass_with_mass_at_every_scale_near_the_edge(activation, weights):
+    # erf'^2 decays like a Gaussian: the density rises like (x - qh_1)^(alpha - 1), alpha ~ 0.2, so
+    # ~1e-3 of the mass lies within float resolution of qh_1 (evaluated relative to the edge);
+    # Gaussian weights (MP(1) [x] rho) put an inverse-square-root-like spike there too
+    spec = Spectrum(Network(activation, weights, SW2, SB2, 2))
+    assert spec.continuous_mass == pytest.approx(1, abs=1e-9)
+    assert spec.numeric_moment(1) == pytest.approx(float(spec.moments.m1), rel=1e-9)
+    assert spec.numeric_moment(2) == pytest.approx(float(spec.moments.m2), rel=1e-9)

@@ -710,8 +710,9 @@ class Spectrum:
         for a, b in self._support:
             width = b - a
             for edge, side in ((a, 1.0), (b, -1.0)):
-                near = self._density_float(edge + side * width * np.array([1e-6, 1e-10]))
-                if near[1] > 30 * near[0]:
+                near = self._density_from_edge(np.full(2, edge), side * width * np.array([1e-6, 1e-10]))
+                # diverging: tenfold up, and far above the mean density 1/width (not a rise from ~0)
+                if near[1] > 30 * near[0] and near[1] > 100 / width:
                     return Peak(float(edge), math.inf)
             lo, hi = a, b
             for _ in range(5):

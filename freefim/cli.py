@@ -25,7 +25,8 @@ from .network import WEIGHT_LAWS, Network
 __all__ = ["main", "add_network_arguments", "network_from_args", "to_json", "number", "integer", "UsageError"]
 
 #: modules that register sub-commands (``add_commands(subparsers)``)
-COMMAND_MODULES = ["freefim.cli", "freefim.montecarlo", "freefim.symbolic", "freefim.statistics", "freefim.training"]
+COMMAND_MODULES = ["freefim.cli", "freefim.montecarlo", "freefim.symbolic", "freefim.statistics", "freefim.training",
+                   "freefim.criticality"]
 
 
 class UsageError(ValueError):
@@ -55,20 +56,44 @@ def integer(text):
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
+class _Given(argparse.Action):
+    """Store the value and record in ``args.given`` that the option was given explicitly."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        given = set(getattr(namespace, "given", ()) or ())
+        given.add(self.dest)
+        namespace.given = given
+
+
 def add_network_arguments(parser, depth=3):
     """The options that describe a network (shared by every command)."""
     parser.add_argument("--activation", default="relu",
                         help=f"activation ({', '.join(ACTIVATIONS)}; default relu)")
     parser.add_argument("--weights", default="orthogonal", help=f"weight law ({' or '.join(WEIGHT_LAWS)})")
-    parser.add_argument("--sigma-w2", type=number, default=2.0, help="weight variance sigma_w^2 (default 2)")
-    parser.add_argument("--sigma-b2", type=number, default=0.1, help="bias variance sigma_b^2 (default 0.1)")
+    parser.add_argument("--sigma-w2", type=number, default=2.0, action=_Given,
+                        help="weight variance sigma_w^2 (default 2)")
+    parser.add_argument("--sigma-b2", type=number, default=0.1, action=_Given,
+                        help="bias variance sigma_b^2 (default 0.1)")
     parser.add_argument("--depth", type=integer, default=depth, help=f"number of weight matrices L (default {depth})")
-    parser.add_argument("--q0", type=number, default=1.0, help="input norm |x|^2/M (default 1)")
+    parser.add_argument("--q0", type=number, default=1.0, action=_Given, help="input norm |x|^2/M (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    # issue 6: the order-chaos edge (freefim.criticality.critical_network)
+    parser.add_argument("--critical", action="store_true",
+                        help="put the network on the order-chaos edge: sigma_w2, sigma_b2 and q0 (= qh*) from "
+                        "--q-star, or q* solved from an explicit --sigma-b2")
+    parser.add_argument("--q-star", type=number, default=None, help="fixed point q* > 0 (needs --critical)")
 
 
 def network_from_args(args):
-    """Build (and so validate) the :class:`Network` the options describe."""
+    """Build (and so validate) the :class:`Network` the options describe (``--critical``: see
+    :func:`freefim.criticality.critical_network`)."""
+    if getattr(args, "critical", False):
+        from .criticality import critical_network
+
+        return critical_network(args)
+    if getattr(args, "q_star", None) is not None:
+        raise UsageError(f"--q-star {args.q_star:g} needs --critical")
     return Network(args.activation, args.weights, args.sigma_w2, args.sigma_b2, args.depth, args.q0)
 
 

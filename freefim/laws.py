@@ -16,7 +16,14 @@ two moments, its atoms and an upper bound of its support.
 """
 from __future__ import annotations
 
-__all__ = ["Law", "PointMass", "Bernoulli", "MarchenkoPastur", "FreeProduct"]
+import math
+
+import mpmath
+import numpy as np
+
+from .quadrature import gaussian_rule
+
+__all__ = ["Law", "PointMass", "Bernoulli", "MarchenkoPastur", "FreeProduct", "SmoothLaw"]
 
 
 class Law:
@@ -28,6 +35,10 @@ class Law:
     atoms = ()
     #: an upper bound of the support
     upper = None
+    #: no atoms and mass in every [0, eps]: then so has mu [x] this law (Courant–Fischer)
+    continuous_from_zero = False
+    #: a continuous law whose S-transform is computed by quadrature and Newton (not in closed form)
+    numerical = False
 
     def s_transform(self, w):
         """Return ``(S(w), dS/dw)`` elementwise."""
@@ -92,6 +103,7 @@ class MarchenkoPastur(Law):
         self.m1, self.m2 = scale, 2 * scale * scale
         self.atoms = ()
         self.upper = 4 * scale
+        self.continuous_from_zero = True
 
     def s_transform(self, w):
         c = self.scale
@@ -117,6 +129,9 @@ class FreeProduct(Law):
         self.m2 = a2 * b1 * b1 + a1 * a1 * b2 - a1 * a1 * b1 * b1
         self.atoms = free_product_atoms(first.atoms, second.atoms)
         self.upper = first.upper * second.upper
+        self.continuous_from_zero = not self.atoms and (first.continuous_from_zero or second.continuous_from_zero)
+        self.numerical = first.numerical or second.numerical
+        self.quadrature_tol = max(getattr(first, "quadrature_tol", 1e-12), getattr(second, "quadrature_tol", 1e-12))
 
     def s_transform(self, w):
         s1, d1 = self.first.s_transform(w)
@@ -136,3 +151,553 @@ def free_product_atoms(atoms_mu, atoms_nu):
             if a != 0 and b != 0 and ma + mb - 1 > 0:
                 out.append((a * b, ma + mb - 1))
     return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# continuous laws of sigma_w^2 phi'(sqrt(q) Z)^2 for smooth activations
+# ---------------------------------------------------------------------------------------------
+class _Exact:
+    r"""``r(Z) = c\,\phi'(\sqrt q Z)^2`` and its first two derivatives at complex ``Z`` from the
+    activation's own complex derivatives (float) or ``derivatives_mp`` (one ``mpc``)."""
+
+    def __init__(self, activation, q, scale):
+        self.act, self.q, self.c = activation, q, scale
+
+    def __call__(self, z, panel=None):
+        s, c = math.sqrt(float(self.q)), float(self.c)
+        with np.errstate(all="ignore"):
+            d, d1, d2 = self.act.derivatives(s * np.asarray(z, dtype=complex))
+        return c * d * d, 2 * c * s * d * d1, 2 * c * s * s * (d1 * d1 + d * d2)
+
+    def mp(self, z, panel=None):
+        s, c = mpmath.sqrt(self.q), self.c
+        d, d1, d2 = self.act.derivatives_mp(s * z)
+        return c * d * d, 2 * c * s * d * d1, 2 * c * s * s * (d1 * d1 + d * d2)
+
+
+class _Surrogate:
+    r"""``r(Z)`` of a user activation, known on the real axis only: for each quadrature panel one
+    Chebyshev interpolant (degree 48, from real values of ``phi'``) on the panel and its two
+    neighbours, continued analytically into the complex plane, so that a pole just outside a
+    panel is found with that panel's own function.  Kinks of ``phi'`` must sit at ``u = 0`` (a
+    panel edge, never crossed by a window); a window whose interpolant does not converge to
+    ~1e-11 raises ``ValueError``."""
+
+    degree = 48
+
+    def __init__(self, activation, q, scale, edges):
+        C = np.polynomial.chebyshev
+        s, c = math.sqrt(float(q)), float(scale)
+        edges = edges.astype(float)
+        n = edges.size - 1
+        lo = np.array([edges[max(k - 1, 0)] if not (edges[k] >= 0 > edges[max(k - 1, 0)]) else edges[k]
+                       for k in range(n)])
+        hi = np.array([edges[min(k + 2, n)] if not (edges[k + 1] <= 0 < edges[min(k + 2, n)]) else edges[k + 1]
+                       for k in range(n)])
+        self.a, self.b = lo, hi
+        coef = []
+        for a, b in zip(self.a, self.b):
+            f = lambda x, a=a, b=b: c * np.asarray(activation.dphi(s * ((a + b) / 2 + (b - a) / 2 * x)),  # noqa: E731
+                                                  dtype=float) ** 2
+            k = C.chebinterpolate(f, self.degree)
+            scale_k = max(np.max(np.abs(k)), 1e-300)
+            if np.max(np.abs(k[-6:])) > 1e-11 * scale_k + 1e-300:
+                raise ValueError(f"activation {activation.name!r}: phi'^2 is not smooth on [{a * s:g}, {b * s:g}] "
+                                 "(only a kink at u = 0 is supported for user activations)")
+            coef.append(k)
+        self.coef = [(k, C.chebder(k), C.chebder(k, 2)) for k in coef]
+
+    def __call__(self, z, panel):
+        """Values at complex ``z``, each continued from its own ``panel``'s interpolant."""
+        z = np.asarray(z, dtype=complex)
+        out = [np.empty(z.shape, dtype=complex) for _ in range(3)]
+        for k in np.unique(panel):
+            sel = panel == k
+            a, b = self.a[k], self.b[k]
+            x = (2 * z[sel] - a - b) / (b - a)
+            for j, (cf, o) in enumerate(zip(self.coef[k], out)):
+                o[sel] = np.polynomial.chebyshev.chebval(x, cf) * (2 / (b - a)) ** j
+        return tuple(out)
+
+    def mp(self, z, panel):
+        a, b = mpmath.mpf(self.a[panel]), mpmath.mpf(self.b[panel])
+        x = (2 * z - a - b) / (b - a)
+        out = []
+        for j, cf in enumerate(self.coef[panel]):
+            b1 = b2 = mpmath.mpc(0)  # Clenshaw
+            for ck in cf[:0:-1]:
+                b1, b2 = 2 * x * b1 - b2 + mpmath.mpf(ck), b1
+            out.append((x * b1 - b2 + mpmath.mpf(cf[0])) * (2 / (b - a)) ** j)
+        return tuple(out)
+
+
+class SmoothLaw(Law):
+    r"""Law of :math:`r = c\,\phi'(\sqrt q Z)^2`, :math:`Z \sim N(0,1)`, for a smooth activation.
+
+    Continuous, no atoms; :math:`m_k = c^k E[\phi'^{2k}]` by quadrature.  Its transforms are
+    Gaussian averages over ``Z`` (:math:`\xi = 1/y`):
+
+    .. math::
+
+        \psi(y) = E\Big[\frac{r}{\xi - r}\Big], \qquad
+        \psi'(y) = \xi^2 E\Big[\frac{r}{(\xi - r)^2}\Big],
+
+    by the composite Gauss–Legendre rule of :mod:`freefim.quadrature` (folded to
+    :math:`Z \ge 0` when ``r`` is even).  When :math:`\xi` nears the support, the roots
+    :math:`Z_*` of :math:`r(Z) = \xi` near the real axis are poles of the integrands: their
+    principal parts (:math:`C/(Z-Z_*)`, and :math:`A/(Z-Z_*)^2 + B/(Z-Z_*)` for
+    :math:`\psi'`) are subtracted on every panel they come close to and integrated there
+    exactly (a logarithm and a rational term), so the rule only sees analytic remainders
+    and boundary values on the support come out to rounding accuracy.
+    :math:`\chi = \psi^{-1}(w)` is found by Newton's method, kept in the half-plane of
+    ``w`` (``psi`` maps each half-plane into itself) and on the real branch through
+    :math:`\chi(0) = 0` for real ``w``; then :math:`S = \chi (1+w)/w`,
+    :math:`S' = \frac{1+w}{w\,\psi'(\chi)} - \frac{\chi}{w^2}`.
+    On object arrays of ``mpmath.mpc`` the float ``chi`` is refined by Newton with the rule,
+    the roots and ``r`` at the working precision.
+    """
+
+    def __init__(self, activation, q, scale, fn=math):
+        self.activation, self.q, self.scale = activation, q, scale
+        d1, d2 = activation.derivative_moments(q, fn)
+        self.m1, self.m2 = scale * d1, scale * scale * d2
+        self._m1f, self._m2f = float(self.m1), float(self.m2)
+        self.atoms = ()
+        self.continuous_from_zero = self.numerical = True
+        width = activation.strip(float(q))
+        rule = gaussian_rule(width)
+        zt = np.linspace(0.05, 8.0, 37)
+        rt = float(scale) * np.asarray(activation.dphi(math.sqrt(float(q)) * np.concatenate([zt, -zt])), float) ** 2
+        self._even = bool(np.allclose(rt[:37], rt[37:], rtol=1e-12, atol=1e-300))
+        self._rule = rule = gaussian_rule(width, half=self._even)
+        self._fun = _Exact(activation, q, scale) if getattr(activation, "exact_derivatives", False) \
+            else _Surrogate(activation, q, scale, rule.edges)
+        self._radius = min(1.0, float(width))
+        # psi jitters at ~1e-10 where a Gauss node nearly hits a pole (the subtracted principal
+        # part cancels the integrand there), more for a user activation (r interpolated to ~1e-11):
+        # a stalled Newton is accepted at that level (~1e-9 relative)
+        surrogate = isinstance(self._fun, _Surrogate)
+        self._stall, self.quadrature_tol = (1e6, 1e-8) if surrogate else (5e5, 1e-10)
+        r = self._fun(rule.z.astype(complex), rule.panel)[0].real
+        self._r = r
+        self._wr = (rule.weight * r).astype(complex)
+        self.upper = scale * float(np.max(r)) / float(scale) if not hasattr(activation, "sup_dphi2") \
+            else scale * activation.sup_dphi2
+        self._top = 1 / max(float(self.upper), float(np.max(r)))
+        self._pieces = self._monotone_pieces()
+
+    def __repr__(self):
+        return f"SmoothLaw({self.activation.name}, q={float(self.q):.6g}, scale={float(self.scale):.6g})"
+
+    # ------------------------------------------------------------------ roots of r(Z) = xi
+    def _monotone_pieces(self):
+        """Real intervals where ``r`` is monotone, with a table ``(Z, r)`` for starting points,
+        and the extrema ``(Z_e, r_e, r''_e)`` that start the two roots merging there."""
+        rule = self._rule
+        fine = np.concatenate([np.linspace(a, b, 65)[:-1] for a, b in zip(rule.edges[:-1], rule.edges[1:])]
+                              + [rule.edges[-1:]])
+        panel = np.minimum(np.searchsorted(rule.edges, fine, side="right") - 1, rule.edges.size - 2)
+        r, r1, r2 = (np.real(v) for v in self._fun(fine.astype(complex), panel))
+        pieces, extrema = [], []
+        start = 0
+        for i in range(1, fine.size):
+            turn = (r1[i - 1] * r1[i] < 0) or (i == fine.size - 1)
+            if not turn:
+                continue
+            pieces.append((fine[start:i + 1], r[start:i + 1], panel[start:i + 1]))
+            if i < fine.size - 1:  # a sign change of r': bisection for the extremum
+                lo, hi = fine[i - 1], fine[i]
+                p = panel[i]
+                for _ in range(60):
+                    mid = 0.5 * (lo + hi)
+                    if np.real(self._fun(np.array([mid + 0j]), np.array([p]))[1][0]) * r1[i - 1] > 0:
+                        lo = mid
+                    else:
+                        hi = mid
+                v = [np.real(x[0]) for x in self._fun(np.array([lo + 0j]), np.array([p]))]
+                extrema.append((lo, v[0], v[2], p))
+            start = i
+        if self._even and abs(r1[0]) <= 1e-12 * max(abs(r2[0]), 1e-300):  # the maximum at Z = 0
+            extrema.append((0.0, r[0], r2[0], 0))
+        slope = max(float(np.max(np.abs(r1))), 1e-300)
+        return pieces, extrema, slope
+
+    def _newton_root(self, xi, z, panel, iters=40):
+        """Newton for ``r(Z) = xi`` from ``z`` (complex arrays); ``nan`` where it fails."""
+        ok = np.zeros(z.shape, dtype=bool)
+        act = np.arange(z.size)
+        lo, hi = self._rule.edges[0] - 2 * self._radius, self._rule.edges[-1] + 2 * self._radius
+        for _ in range(iters):
+            if act.size == 0:
+                break
+            r, r1, _ = self._fun(z[act], panel[act])
+            with np.errstate(all="ignore"):
+                step = (r - xi[act]) / r1
+            size = np.abs(step)
+            bad = ~np.isfinite(size)
+            step = np.where(size > 0.5, 0.5 * step / np.where(bad, 1, size), step)
+            z[act] = z[act] - np.where(bad, 0, step)
+            # a start that wanders off the strip of the rule leads to no root the rule needs
+            bad |= (np.abs(z[act].imag) > 2 * self._radius) | (z[act].real < lo) | (z[act].real > hi)
+            # converged: a step this small leaves an error ~step^2 (quadratic convergence), or the
+            # residual is at rounding level (next to a double root)
+            conv = (size <= 1e-11 * (1 + np.abs(z[act]))) | (np.abs(r - xi[act]) <= 1e-15 * np.abs(xi[act]))
+            ok[act[conv]] = True
+            act = act[~conv & ~bad]
+        return np.where(ok, z, np.nan)
+
+    def _roots(self, xi):
+        """Roots near the real axis: arrays ``(point index, Z_*, panel of the function)``."""
+        pieces, extrema, slope = self._pieces
+        rad = self._radius
+        idx, starts, pans = [], [], []
+        for zs, rs, ps in pieces:
+            lo, hi = float(np.min(rs)), float(np.max(rs))
+            near = np.flatnonzero((xi.real > lo - slope * rad) & (xi.real < hi + slope * rad)
+                                  & (np.abs(xi.imag) < 2 * slope * rad))
+            if near.size == 0:
+                continue
+            order = np.argsort(rs)
+            zr = np.interp(xi.real[near], rs[order], zs[order])
+            k = np.clip(np.searchsorted(zs, zr), 0, zs.size - 1)
+            d = np.real(self._fun(zr + 0j, ps[k])[1])
+            with np.errstate(all="ignore"):
+                z0 = zr + 1j * np.where(d != 0, xi.imag[near] / d, 0)
+            idx.append(near), starts.append(z0), pans.append(ps[k])
+        for ze, re_, r2e, p in extrema:
+            near = np.flatnonzero(np.abs(xi - re_) < 4 * abs(r2e) * rad * rad)
+            if near.size == 0 or r2e == 0:
+                continue
+            dz = np.sqrt(2 * (xi[near] - re_) / r2e + 0j)
+            for sign in (1, -1):
+                idx.append(near), starts.append(ze + sign * dz), pans.append(np.full(near.size, p))
+        if not idx:
+            return np.empty(0, int), np.empty(0, complex), np.empty(0, int)
+        idx, z0, pan = np.concatenate(idx), np.concatenate(starts), np.concatenate(pans)
+        zr = self._newton_root(xi[idx], z0.astype(complex), pan)
+        keep = np.isfinite(zr)
+        if isinstance(self._fun, _Surrogate):
+            # a root belongs to the panel whose interpolant it solves; a root near a panel edge is
+            # solved again with each neighbour's interpolant, since each panel needs its own pole
+            edges = self._rule.edges
+            idx, zr, pan = idx[keep], zr[keep], pan[keep]
+            more = [(idx, zr, pan)]
+            for step in (-1, 1):
+                nb = pan + step
+                ok = (nb >= 0) & (nb < edges.size - 1)
+                nbc = np.clip(nb, 0, edges.size - 2)
+                near = ok & (np.maximum(np.maximum(edges[nbc] - zr.real, zr.real - edges[nbc + 1]), 0) ** 2
+                             + zr.imag ** 2 < rad * rad)
+                if np.any(near):
+                    more.append((idx[near], self._newton_root(xi[idx[near]], zr[near].copy(), nb[near]), nb[near]))
+            idx, zr, pan = (np.concatenate(v) for v in zip(*more))
+            wa, wb = self._fun.a[pan], self._fun.b[pan]  # inside the interpolant's own window
+            keep = np.isfinite(zr) & (zr.real > wa - 0.05 * (wb - wa)) & (zr.real < wb + 0.05 * (wb - wa))
+        keep &= (np.abs(zr.imag) < rad) & (zr.real > self._rule.edges[0] - rad) & (zr.real < self._rule.edges[-1] + rad)
+        idx, zr, pan = idx[keep], zr[keep], pan[keep]
+        # distinct roots per point (two starts may find the same root)
+        order = np.lexsort((zr.imag, zr.real, pan, idx)) if isinstance(self._fun, _Surrogate) \
+            else np.lexsort((zr.imag, zr.real, idx))
+        idx, zr, pan = idx[order], zr[order], pan[order]
+        dup = np.zeros(idx.size, dtype=bool)
+        same = (pan[1:] == pan[:-1]) if isinstance(self._fun, _Surrogate) else True  # per panel's interpolant
+        dup[1:] = (idx[1:] == idx[:-1]) & same & (np.abs(zr[1:] - zr[:-1]) <= 1e-9 * (1 + np.abs(zr[1:])))
+        return idx[~dup], zr[~dup], pan[~dup]
+
+    # ------------------------------------------------------------------ psi, psi'
+    def _psi(self, y, side=None):
+        r"""``psi(y)``, ``psi'(y)`` for complex numpy ``y`` (``y = 0`` allowed) on the sheet reached
+        from the half-plane ``side`` (default: that of ``y``).  A real ``y`` on the cut takes the
+        boundary value from :math:`\operatorname{Im} y = \pm 0`; a ``y`` across the cut from
+        ``side`` takes the analytic continuation through it (each root of ``r(Z) = 1/y`` that
+        crossed the real panels adds its residue :math:`2\pi i`), which the S-transform needs
+        when the solver's iterates step just outside the image of the half-plane."""
+        y = np.asarray(y, dtype=complex)
+        if side is None:
+            side = np.where(y.imag < 0, -1.0, 1.0)
+        zero = y == 0
+        with np.errstate(all="ignore"):
+            xi = np.where(zero, 1.0, 1 / np.where(zero, 1.0, y))
+            inv = 1 / (xi[:, None] - self._r[None, :])
+            s1 = inv @ self._wr
+            s2 = (inv * inv) @ self._wr
+        idx, zr, pan = self._roots(xi)
+        if idx.size:
+            rule = self._rule
+            rad = self._radius
+            r, t1, t2 = self._fun(zr, pan)
+            x = xi[idx]
+            phi = np.exp(-zr * zr / 2) / math.sqrt(2 * math.pi)
+            c1 = -phi * x / t1
+            a2 = phi * x / (t1 * t1)
+            b2 = phi * ((t1 - zr * x) - x * t2 / t1) / (t1 * t1)
+            fac = 2.0 if rule.half else 1.0
+            edges = rule.edges
+            lo, hi = edges[:-1][None, :], edges[1:][None, :]
+            dist = np.maximum(np.maximum(lo - zr.real[:, None], zr.real[:, None] - hi), 0) ** 2 + zr.imag[:, None] ** 2
+            close = dist < rad * rad
+            if isinstance(self._fun, _Surrogate):  # only the panel of its own interpolant
+                close &= np.arange(edges.size - 1)[None, :] == pan[:, None]
+            j, k = np.nonzero(close)  # root j on panel k
+            if j.size:
+                zj = zr[j]
+                a, b = edges[k], edges[k + 1]
+                # exact integrals over the panel; a real root takes the side of Im y = side
+                real = zj.imag == 0
+                la, lb = np.log((a - zj).astype(complex)), np.log((b - zj).astype(complex))
+                inside = real & (a < zj.real) & (zj.real < b)
+                sgn = np.broadcast_to(side, xi.shape)[idx[j]] * np.sign(np.real(t1[j]))
+                la = np.where(inside, np.log(np.abs(zj.real - a)) + 1j * np.pi * sgn, la)
+                # principal sheet: Im Z_* has the sign of -sgn; a root on the other side crossed
+                # (only roots near the axis, where r' is nearly real, can have crossed)
+                crossed = ~real & (a < zj.real) & (zj.real < b) & (np.sign(zj.imag) == sgn) \
+                    & (np.abs(zj.imag) < 0.1 * rad) & (np.abs(t1[j].imag) < 0.5 * np.abs(t1[j].real))
+                i1 = lb - la - np.where(crossed, 2j * np.pi * sgn, 0)
+                i2 = 1 / (a - zj) - 1 / (b - zj)
+                nodes = rule.z.reshape(-1, rule.npanel)[k]
+                base = rule.base.reshape(-1, rule.npanel)[k]
+                with np.errstate(all="ignore"):
+                    d = 1 / (nodes - zj[:, None])
+                q1 = (d * base).sum(axis=1)
+                q2 = (d * d * base).sum(axis=1)
+                corr1 = c1[j] * (fac * i1 - q1)
+                corr2 = a2[j] * (fac * i2 - q2) + b2[j] * (fac * i1 - q1)
+                np.add.at(s1, idx[j], corr1)
+                np.add.at(s2, idx[j], corr2)
+        psi = np.where(zero, 0, s1)
+        dpsi = np.where(zero, self._m1f, xi * xi * s2)
+        return psi, dpsi
+
+    # ------------------------------------------------------------------ chi = psi^{-1} (float)
+    def _start(self, w):
+        """A first guess of ``chi(w)``: the previous call's root moved by ``(w - w_0)/psi'``
+        (the solver evaluates the chain again and again at nearby points), else the
+        ``chi`` of the two-atom law with the same ``m1``, ``m2``."""
+        c, p = self._m2f / self._m1f, self._m1f ** 2 / self._m2f
+        with np.errstate(all="ignore"):
+            y = w / ((p + w) * c)
+            last = self.__dict__.get("_last")
+            if last is not None and last[0].shape == w.shape:
+                w0, y0, d0 = last
+                pred = y0 + (w - w0) / d0
+                near = np.abs(w - w0) <= 0.2 * np.abs(w) + 1e-3
+                # where psi is flat (|psi'| tiny: y far out, w near -1) the linear step overshoots
+                pred = np.where(np.isfinite(pred) & (np.abs(pred - y0) <= 0.5 * np.abs(y0) + 1e-3 * self._top), pred, y0)
+                y = np.where(near & np.isfinite(pred), pred, y)
+        return y
+
+    def _newton_chi(self, w, y, iters=60):
+        """Damped Newton for ``psi(y) = w`` from ``y``: a step is halved until it lowers
+        ``|psi - w|`` and keeps ``y`` on the branch (a complex ``w``: on the sheet of ``psi`` seen
+        from the half-plane of ``w``, continued just across the cut; a real ``w``: real and below
+        ``1/upper``).  Returns ``y``, ``psi'(y)`` and a mask."""
+        real = w.imag == 0
+        sgn = np.where(real, 1.0, np.sign(w.imag))
+        y = np.where(real, y.real + 0j, y)
+        across = ~real & (np.sign(y.imag) != sgn) & (np.abs(y.imag) > 1e-2 * np.abs(y))  # a poor start
+        y = np.where(across, y.real + 1e-3j * sgn * (np.abs(y) + 1e-3 * self._top), y)
+        y = np.where(real & (y.real >= self._top), 0.5 * self._top, y)
+        done = np.zeros(w.shape, dtype=bool)
+        dpsi = np.full(w.shape, np.nan, dtype=complex)
+        act = np.flatnonzero(np.isfinite(y) & ~(real & (w.real <= -1)))  # psi > -1 on the real branch
+        if act.size == 0:
+            return np.where(done, y, np.nan), dpsi, done
+        # for |w| > 2 the root sits by the inverse-square-root top of rho, where psi^-2 is
+        # nearly linear in y: Newton on psi^-2 = w^-2 there (same root: psi keeps the half-plane)
+        big = np.abs(w) > 2
+
+        def residual(ps, dp, i):
+            with np.errstate(all="ignore"):
+                plain = ps - w[i]
+                inv = ps ** -2.0
+                return np.where(big[i], inv - w[i] ** -2.0, plain), np.where(big[i], -2 * dp * inv / ps, dp)
+
+        ps, dp = self._psi(y[act], sgn[act])
+        res, dres = residual(ps, dp, act)
+        for _ in range(iters):
+            wa, ya = w[act], y[act]
+            dpsi[act] = dp
+            # the residual's rounding floor: |psi'| |y| eps (steep psi near an edge of the support)
+            tol = np.where(big[act], 2e-15 * np.abs(wa) ** -2.0, 2e-15 * (1 + np.abs(wa))) \
+                + 1e-15 * np.abs(dres * ya)
+            conv = np.abs(res) <= tol
+            with np.errstate(all="ignore"):
+                step = res / dres
+            step = np.where(real[act], step.real, step)
+            # a Newton step this small leaves an error far below rounding: accept it
+            tiny = np.abs(step) <= 1e-12 * np.abs(ya)
+            y[act] = np.where(tiny & ~conv, ya - step, ya)
+            done[act[conv | tiny]] = True
+            keep = ~conv & ~tiny & np.isfinite(step)
+            act, ya, step, res, wa, tol = act[keep], ya[keep], step[keep], res[keep], wa[keep], tol[keep]
+            if act.size == 0:
+                break
+            lam = np.ones(act.size)
+            new_res, new_dres = np.empty(act.size, complex), np.empty(act.size, complex)
+            new_dp = np.empty(act.size, complex)
+            accepted = np.zeros(act.size, dtype=bool)
+            trial_set = np.arange(act.size)
+            for _ in range(8):  # backtracking
+                i = act[trial_set]
+                new = ya[trial_set] - lam[trial_set] * step[trial_set]
+                # a complex y may cross the cut a little (the continuation), a real y stays below 1/upper
+                off = (~real[i] & (np.sign(new.imag) != sgn[i]) & (np.abs(new.imag) > 1e-2 * np.abs(new))) \
+                    | (real[i] & (new.real >= self._top))
+                p_t, d_t = self._psi(np.where(off, ya[trial_set], new), sgn[i])
+                r_t, dr_t = residual(p_t, d_t, i)
+                good = ~off & (np.abs(r_t) < (1 - 1e-4 * lam[trial_set]) * np.abs(res[trial_set]))
+                good &= np.isfinite(r_t) & np.isfinite(dr_t)
+                sel = trial_set[good]
+                y[act[sel]] = new[good]
+                new_res[sel], new_dres[sel], new_dp[sel] = r_t[good], dr_t[good], d_t[good]
+                accepted[sel] = True
+                trial_set = trial_set[~good]
+                lam[trial_set] /= 2
+                if trial_set.size == 0:
+                    break
+            # no decrease possible: rounding level reached (converged) or a dead end
+            stalled = ~accepted
+            done[act[stalled]] = np.abs(res[stalled]) <= self._stall * tol[stalled]
+            act, res, dres, dp = act[accepted], new_res[accepted], new_dres[accepted], new_dp[accepted]
+            if act.size == 0:
+                break
+        return np.where(done, y, np.nan), np.where(done, dpsi, np.nan), done
+
+    def _chi(self, w):
+        """``chi(w)`` and ``psi'(chi)`` (float, vectorised); ``nan`` where ``w`` has no preimage
+        on the branch (real ``w <= -1``).  Points where Newton fails are reached again along
+        ``w s``, ``s = 1/4 .. 1``, from ``chi(0) = 0``."""
+        w = np.asarray(w, dtype=complex)
+        start = self._start(w)
+        y, dpsi, ok = self._newton_chi(w, start.copy())
+        # a start on the cut beyond the top (1/upper) for a complex w: Newton may not come back
+        # from there; again from just below the top, where psi ~ (top - y)^(-1/2) reaches |w|
+        again = np.flatnonzero(~ok & (w.imag != 0) & (start.real >= self._top))
+        if again.size:
+            wa = w[again]
+            ya, da, oka = self._newton_chi(wa, self._top * (1 - 1 / (1 + np.abs(wa)) ** 2) + 1j * start[again].imag)
+            y[again[oka]], dpsi[again[oka]], ok[again[oka]] = ya[oka], da[oka], True
+        retry = np.flatnonzero(~ok & ~((w.imag == 0) & (w.real <= -1)) & np.isfinite(w))
+        if retry.size:
+            wr = w[retry]
+            yk, dk = np.zeros(wr.shape, dtype=complex), np.full(wr.shape, self._m1f + 0j)
+            steps = 4
+            for k in range(1, steps + 1):
+                yk, dk, okk = self._newton_chi(wr * (k / steps), yk + (wr / steps) / dk)
+                if not okk.any():
+                    break
+            y[retry], dpsi[retry] = yk, dk
+        good = np.isfinite(y)
+        if good.any():
+            self._last = (w, np.where(good, y, self._start(w)), np.where(good, dpsi, self._m1f))
+        return y, dpsi
+
+    # ------------------------------------------------------------------ mpmath
+    def _psi_mp(self, y, side=1):
+        """``psi``, ``psi'`` at one ``mpc`` ``y``: the same rule, roots and corrections at the working
+        precision (float roots refined by Newton)."""
+        dps = mpmath.mp.dps
+        cache = self.__dict__.setdefault("_mp", {})
+        if dps not in cache:
+            rule = gaussian_rule(self.activation.strip(float(self.q)), half=self._even, dps=dps)
+            if isinstance(self._fun, _Exact):
+                r = [mpmath.re(self._fun.mp(z)[0]) for z in rule.z]
+            else:
+                r = [mpmath.re(self._fun.mp(z, int(p))[0]) for z, p in zip(rule.z, rule.panel)]
+            cache[dps] = (rule, r, [w * v for w, v in zip(rule.weight, r)])
+        rule, r, wr = cache[dps]
+        if y == 0:
+            return mpmath.mpc(0), mpmath.mpc(self.m1)
+        xi = 1 / y
+        s1 = mpmath.fsum(w / (xi - v) for w, v in zip(wr, r))
+        s2 = mpmath.fsum(w / (xi - v) ** 2 for w, v in zip(wr, r))
+        idx, zr, pan = self._roots(np.array([complex(xi)]))
+        fun = self._fun.mp
+        fac = 2 if rule.half else 1
+        two_pi = mpmath.sqrt(2 * mpmath.pi)
+        edges = rule.edges
+        tol = mpmath.mpf(10) ** (3 - dps)
+        for z0, p in zip(zr, pan):
+            z = mpmath.mpc(z0)
+            for _ in range(20):  # refine the root at the working precision
+                v, d1, _ = fun(z, int(p))
+                step = (v - xi) / d1
+                z -= step
+                if abs(step) <= tol * (1 + abs(z)):
+                    break
+            _, t1, t2 = fun(z, int(p))
+            phi = mpmath.exp(-z * z / 2) / two_pi
+            c1 = -phi * xi / t1
+            a2 = phi * xi / t1 ** 2
+            b2 = phi * ((t1 - z * xi) - xi * t2 / t1) / t1 ** 2
+            for k in range(len(edges) - 1):
+                a, b = edges[k], edges[k + 1]
+                if isinstance(self._fun, _Surrogate) and k != p:
+                    continue
+                dist2 = max(a - z.real, z.real - b, 0) ** 2 + z.imag ** 2
+                if dist2 >= self._radius ** 2:
+                    continue
+                sgn = side * mpmath.sign(mpmath.re(t1))
+                if z.imag == 0 and a < z.real < b:
+                    la = mpmath.log(z.real - a) + 1j * mpmath.pi * sgn
+                else:
+                    la = mpmath.log(a - z)
+                i1 = mpmath.log(b - z) - la
+                if z.imag != 0 and a < z.real < b and mpmath.sign(z.imag) == sgn \
+                        and abs(z.imag) < 0.1 * self._radius and abs(mpmath.im(t1)) < 0.5 * abs(mpmath.re(t1)):
+                    # the root crossed the cut
+                    i1 -= 2j * mpmath.pi * sgn
+                i2 = 1 / (a - z) - 1 / (b - z)
+                sl = slice(k * rule.npanel, (k + 1) * rule.npanel)
+                q1 = mpmath.fsum(wb / (zn - z) for zn, wb in zip(rule.z[sl], rule.base[sl]))
+                q2 = mpmath.fsum(wb / (zn - z) ** 2 for zn, wb in zip(rule.z[sl], rule.base[sl]))
+                s1 += c1 * (fac * i1 - q1)
+                s2 += a2 * (fac * i2 - q2) + b2 * (fac * i1 - q1)
+        return s1, xi * xi * s2
+
+    def _chi_mp(self, w):
+        """Refine the float ``chi`` at the working precision (object arrays of ``mpc``)."""
+        flat = list(np.ravel(w))
+        yf, _ = self._chi(np.array([complex(v) for v in flat]))
+        y_out, d_out = np.empty(len(flat), dtype=object), np.empty(len(flat), dtype=object)
+        tol = mpmath.mpf(10) ** (2 - mpmath.mp.dps)
+        for i, (wi, y0) in enumerate(zip(flat, yf)):
+            if not np.isfinite(y0):
+                y_out[i] = d_out[i] = mpmath.mpc(mpmath.nan)
+                continue
+            real = mpmath.im(wi) == 0
+            side = 1 if real else int(mpmath.sign(mpmath.im(wi)))
+            y = mpmath.mpc(y0.real) if real else mpmath.mpc(y0)
+            for _ in range(12):
+                ps, dp = self._psi_mp(y, side)
+                step = (ps - wi) / dp
+                if real:
+                    step = mpmath.mpc(mpmath.re(step))
+                y -= step
+                if abs(step) <= tol * abs(y):
+                    break
+            y_out[i], d_out[i] = y, self._psi_mp(y, side)[1]
+        return y_out.reshape(np.shape(w)), d_out.reshape(np.shape(w))
+
+    # ------------------------------------------------------------------ S-transform
+    def s_transform(self, w):
+        """``(S(w), S'(w))`` on complex numpy arrays or object arrays of ``mpmath.mpc``."""
+        if isinstance(w, np.ndarray) and w.dtype == object:
+            y, dpsi = self._chi_mp(w)
+            m1, m2 = self.m1, self.m2
+            zero = np.array([v == 0 for v in w.ravel()], dtype=bool).reshape(w.shape)
+            safe = np.where(zero, 1, w)
+            s = np.where(zero, 1 / m1, y * (1 + w) / safe)
+            ds = np.where(zero, 1 / m1 - m2 / m1 ** 3, (1 + w) / (safe * dpsi) - y / (safe * safe))
+            return s, ds
+        w = np.asarray(w, dtype=complex)
+        shape = w.shape
+        wr = w.ravel()
+        y, dpsi = self._chi(wr)
+        zero = wr == 0
+        safe = np.where(zero, 1, wr)
+        with np.errstate(all="ignore"):
+            s = np.where(zero, 1 / self._m1f, y * (1 + wr) / safe)
+            ds = np.where(zero, 1 / self._m1f - self._m2f / self._m1f ** 3,
+                          (1 + wr) / (safe * dpsi) - y / (safe * safe))
+        return s.reshape(shape), ds.reshape(shape)

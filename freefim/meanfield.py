@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .laws import Bernoulli, FreeProduct, MarchenkoPastur
+from .laws import Bernoulli, FreeProduct, MarchenkoPastur, SmoothLaw
 
 __all__ = ["MeanField", "mean_field", "rho_law", "bernoulli_rho"]
 
@@ -39,11 +39,13 @@ class MeanField:
 
 
 def rho_law(activation, q, sigma_w2, weights, fn=math):
-    r"""Law :math:`\rho` of :math:`\sigma_w^2 \phi'(\sqrt q Z)^2`, times MP(1) for Gaussian weights."""
+    r"""Law :math:`\rho` of :math:`\sigma_w^2 \phi'(\sqrt q Z)^2`, times MP(1) for Gaussian weights:
+    Bernoulli for piecewise-linear activations, a continuous :class:`~freefim.laws.SmoothLaw`
+    for smooth ones."""
     p = activation.derivative_law(q, fn)
     if p is None:
-        raise ValueError(f"the FIM spectrum of the smooth activation {activation.name!r} is not available yet "
-                         "(its phi'^2 has a continuous law); use relu, hardtanh or linear")
+        law = SmoothLaw(activation, q, sigma_w2, fn)
+        return FreeProduct(law, MarchenkoPastur(1 + 0 * sigma_w2)) if weights == "gaussian" else law
     return bernoulli_rho(p, sigma_w2, weights)
 
 

@@ -33,7 +33,7 @@ from functools import cached_property
 import mpmath
 import numpy as np
 
-from .laws import PointMass, free_product_atoms
+from .laws import PointMass, SmoothLaw, free_product_atoms
 from .meanfield import mean_field
 
 __all__ = ["Chain", "Spectrum", "spectrum", "Atom", "Moments", "Peak"]
@@ -168,6 +168,7 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False):
     # a step that no longer halves once below sqrt(tol) is rounding noise: the root is found
     stall = math.sqrt(float(tol))
     best_t, best_res = t.copy(), np.full(t.shape, np.inf)
+    res_tol = np.broadcast_to(res_tol, t.shape)
     for _ in range(maxiter):
         if info:
             zt, dz, _, ok = chain.forward(t[active], herglotz=True)
@@ -183,7 +184,7 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False):
         t[active] = t[active] - step
         size, scale = np.abs(step), np.abs(t[active])
         small = (size <= tol * scale) | ((size <= stall * scale) & (size >= 0.5 * previous[active]))
-        small |= res <= res_tol
+        small |= res <= res_tol[active]
         previous[active] = size
         bad = ~np.isfinite(step.astype(complex)) if step.dtype == object else ~np.isfinite(step)
         done[active[small]] = True
@@ -198,7 +199,7 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False):
 
 
 @np.errstate(all="ignore")
-def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
+def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
     r"""Physical solution ``t = z_1`` of :math:`Z(t) = x + i\eta_{final}` for real ``x`` (float64).
 
     Continuation in :math:`\eta = \operatorname{Im} z` from :math:`100\times` the spectrum's
@@ -207,9 +208,25 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
     :math:`\operatorname{Im} t > 0` (Herglotz).  A last Newton solve lands on
     :math:`\eta_{final}` itself (the real axis by default).
 
+    ``local_scale`` (per point) lowers the floor of the continuation and the residual
+    tolerance below ``scale`` where the law must be resolved on a finer scale (next to an edge,
+    in coordinates relative to it).
+
     Returns ``(t, z)`` with ``z = x + i*eta`` the points actually solved.
     """
     x = np.asarray(x, dtype=float).ravel()
+    if len(chain.layers) == 1 and isinstance(chain.layers[0][1], SmoothLaw):
+        # mu_2 = qh_1 + qh_0 rho_1 is explicit: w = psi(qh_0/(z - qh_1)), t = qh_0 (1 + w)/w, with no
+        # inversion of psi (whose top is an inverse square root); the law keeps (w, y) as the
+        # start of its inversion, so chain.forward(t) lands on y at once
+        qh, law = chain.layers[0]
+        z = x + 1j * eta_final
+        y = chain.qh0 / (z - qh)
+        w, dpsi = law._psi(y, -np.ones(x.shape))  # z in the upper half-plane: y in the lower
+        # on the cut a density below the float range leaves w real: keep it in the lower half-plane
+        w = np.where((w.imag == 0) & (y.real * float(law.upper) > 1), w.real - 1e-300j, w)
+        law._last = (w, y, dpsi)
+        return chain.qh0 * (1 + w) / w, z
     m1, m2 = chain.moments()
     if scale is None:
         scale = abs(m1) + math.sqrt(max(m2 - m1 * m1, 0.0))
@@ -229,7 +246,9 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
         if todo.size == 0:
             break
         eta[todo] *= 10.0
-    eta_min = max(1e-10 * scale, eta_final)
+    loc = np.full(x.shape, float(scale)) if local_scale is None else \
+        np.minimum(float(scale), np.maximum(np.broadcast_to(local_scale, x.shape), 1e-300))
+    eta_min = np.maximum(1e-10 * loc, eta_final)
     ratio = np.full(x.shape, 0.01)
     active = np.flatnonzero(eta > eta_min)
     dz_all = chain.forward(t)[1]
@@ -237,10 +256,10 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
         if active.size == 0:
             break
         ta, ea = t[active], eta[active]
-        new_eta = np.maximum(ea * ratio[active], eta_min)
+        new_eta = np.maximum(ea * ratio[active], eta_min[active])
         pred = ta + 1j * (new_eta - ea) / dz_all[active]
         znew = x[active] + 1j * new_eta
-        tn, conv, dz, physical = _newton(chain, pred.copy(), znew, 1e-13, 8, res_tol=1e-11 * scale, info=True)
+        tn, conv, dz, physical = _newton(chain, pred.copy(), znew, 1e-13, 8, res_tol=1e-11 * loc[active], info=True)
         ok = conv & (tn.imag > 0) & (np.abs(tn - pred) <= 1.0 * np.abs(pred - ta) + 1e-12 * (np.abs(ta) + scale))
         if herglotz:
             # the physical branch: Im z_l > 0 and Im g_l < 0 at every layer of the chain
@@ -254,15 +273,25 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True):
         # deep inside the support the root is far from the real t-axis compared with the
         # distance left to travel (eta / |Z'|): Newton lands from here on the same branch
         ready = eta[active] < 0.01 * t[active].imag * np.abs(dz_all[active])
-        active = active[(eta[active] > eta_min) & ~stuck & ~ready]
+        active = active[(eta[active] > eta_min[active]) & ~stuck & ~ready]
     # final landing on eta_final (real axis by default): accept only a converged root on the
     # same (Herglotz-consistent) branch, i.e. close to where the continuation ended
     zf = x + 1j * eta_final
-    tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=1e-11 * scale)
+    tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=1e-11 * loc)
     ok = conv & (tf.imag >= -1e-13 * np.abs(tf)) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 0.05 * t.imag)
     if eta_final == 0:
         # outside the support the physical root is real: snap away the rounding-level imaginary part
-        tf = np.where(np.abs(tf.imag) <= 1e-13 * np.abs(tf), tf.real + 0j, tf)
+        snap = np.flatnonzero(ok & (tf.imag != 0) & (np.abs(tf.imag) <= 1e-13 * np.abs(tf)))
+        if snap.size:
+            # ... unless a real t falls on a cut of the chain (inside a support where the density is
+            # below rounding level next to an edge): there the complex root is the answer
+            real = tf[snap].real + 0j
+            saved = [law.__dict__.get("_last") for _, law in chain.layers]  # warm starts of the laws
+            fine = np.isfinite(chain.forward(real)[2])
+            for (_, law), last in zip(chain.layers, saved):
+                if last is not None:
+                    law._last = last
+            tf[snap[fine]] = real[fine]
     t = np.where(ok, tf, t)
     z = np.where(ok, zf, x + 1j * eta)
     return t, z
@@ -449,8 +478,8 @@ class Spectrum:
             else:
                 bad = mid
         with np.errstate(all="ignore"):
-            edge, _, _ = self.chain.forward(complex(good))
-        return float(edge.real)
+            edge, _, _ = self.chain.forward(np.array([good], dtype=complex))
+        return float(edge[0].real)
 
     def _right_edge(self):
         """Largest edge: where the physical run of real ``t`` coming down from ``+inf`` ends."""
@@ -481,12 +510,24 @@ class Spectrum:
         t, z = solve(self.chain, grid)
         _, _, g = self.chain.forward(t)
         dens = -np.imag(g - sum(a.mass / (z - a.location) for a in self.atoms)) / np.pi
-        inside = dens > 1e-9 * np.max(dens)
+        inside = dens > 1e-9 * np.nanmax(dens)
+        last = self.chain.layers[-1][1]
+        if last.continuous_from_zero and inside.any():
+            # rho_{L-1} has mass in every [0, eps]: the continuous part starts at qh_{L-1} itself
+            # (its density there may be far below the threshold, or spike)
+            inside[1:int(np.argmax(inside))] = True
+            if last.numerical:
+                # a smooth activation's rho lives on one interval [0, upper], and so does mu_L:
+                # a density below the threshold inside (it may fall by many decades) is no gap
+                inside[1:len(inside) - int(np.argmax(inside[::-1]))] = True
         edges = []
         for i in np.flatnonzero(inside[1:] != inside[:-1]):
             j_in, j_out = (i, i + 1) if inside[i] else (i + 1, i)
             if j_out == len(grid) - 1:
                 edges.append(right)
+                continue
+            if j_out == 0 and self.chain.layers[-1][1].continuous_from_zero:
+                edges.append(left)
                 continue
             edges.append(self._refine_edge(grid[j_in], grid[j_out], t[j_in], t[j_out]))
         return tuple((edges[k], edges[k + 1]) for k in range(0, len(edges) - 1, 2))
@@ -513,6 +554,28 @@ class Spectrum:
                 break
         return 0.5 * (lo + hi)
 
+    @cached_property
+    def _relative_chain(self):
+        """The chain of :math:`\mu_L - \hat q_{L-1}` (last shift 0): its law near 0 is resolved on
+        any scale, where ``qh_{L-1} + delta`` would round ``delta`` away."""
+        qh, law = self.chain.layers[-1]
+        return Chain(self.chain.qh0, self.chain.layers[:-1] + ((0.0 * qh, law),))
+
+    def _density_from_edge(self, a, delta):
+        """Density at ``a + delta``; where ``a`` is the edge ``qh_{L-1}`` of a law with mass at
+        every scale there (smooth activations), evaluated at ``delta`` on the relative chain."""
+        out = np.empty(delta.shape)
+        layers = self.chain.layers
+        rel = (a == layers[-1][0]) if layers and layers[-1][1].continuous_from_zero and \
+            layers[-1][1].numerical else np.zeros(delta.shape, dtype=bool)
+        if np.any(~rel):
+            out[~rel] = self._density_float(a[~rel] + delta[~rel])
+        if np.any(rel):
+            chain = self._relative_chain
+            t, z = solve(chain, delta[rel], local_scale=delta[rel])
+            out[rel] = -np.imag(chain.forward(t)[2]) / np.pi
+        return out
+
     def _density_float(self, x):
         t, z = solve(self.chain, x)
         _, _, g = self.chain.forward(t)
@@ -534,22 +597,36 @@ class Spectrum:
         density-weighted weights (the halves' rule of every accepted panel).
         """
         u, wts = np.polynomial.legendre.leggauss(n)
+        # theta = pi s^power (power 1: the plain cosine map)
+        power = 1.0
+        top = np.pi ** (1 / power)
         panels = [(a, b, lo, hi) for a, b in self._support
-                  for lo, hi in zip(np.linspace(0, np.pi, 17)[:-1], np.linspace(0, np.pi, 17)[1:])]
+                  for lo, hi in zip(np.linspace(0, top, 17)[:-1], np.linspace(0, top, 17)[1:])]
         xs, ws = [], []
         for _ in range(max_rounds):
             if not panels:
                 break
+            if len(panels) > 4096:
+                pa = np.array(panels)
+                xs_left = ((pa[:, 0] + pa[:, 1]) / 2)[:, None] - ((pa[:, 1] - pa[:, 0]) / 2)[:, None] * np.cos(pa[:, 2:] ** power)
+                raise ValueError(f"quadrature of the density did not converge to {tol:g} "
+                                 f"({len(panels)} panels left in [{xs_left.min():.10g}, {xs_left.max():.10g}]); "
+                                 "the density may be wrong there")
             p = np.array(panels)
             a, b, lo, hi = p.T[:, :, None]
             mid = (lo + hi) / 2
 
             def nodes(l, h):
-                theta = (l + h) / 2 + (h - l) / 2 * u
-                return (a + b) / 2 - (b - a) / 2 * np.cos(theta), wts * (h - l) / 2 * (b - a) / 2 * np.sin(theta)
+                sv = (l + h) / 2 + (h - l) / 2 * u
+                theta = sv ** power
+                # x - a = (b - a) sin^2(theta/2), kept to full relative precision
+                return (b - a) * np.sin(theta / 2) ** 2, \
+                    wts * (h - l) / 2 * (b - a) / 2 * np.sin(theta) * power * sv ** (power - 1)
 
-            (x1, w1), (x2, w2), (x3, w3) = nodes(lo, hi), nodes(lo, mid), nodes(mid, hi)
-            f = self._density_float(np.concatenate([x1.ravel(), x2.ravel(), x3.ravel()]))
+            (d1, w1), (d2, w2), (d3, w3) = nodes(lo, hi), nodes(lo, mid), nodes(mid, hi)
+            x1, x2, x3 = a + d1, a + d2, a + d3
+            f = self._density_from_edge(np.concatenate([a + 0 * d1, a + 0 * d2, a + 0 * d3], axis=None),
+                                        np.concatenate([d1.ravel(), d2.ravel(), d3.ravel()]))
             f1, f2, f3 = np.split(f, 3)
             coarse = np.sum(w1 * f1.reshape(x1.shape), axis=1)
             fine_w = np.concatenate([w2 * f2.reshape(x2.shape), w3 * f3.reshape(x3.shape)], axis=1)
@@ -570,7 +647,10 @@ class Spectrum:
 
     @cached_property
     def _weighted_nodes(self):
-        return self._quadrature()
+        # numerical (smooth-activation) laws: their density is itself accurate to ~1e-12, and
+        # it rises over many decades at qh_{L-1}; 1e-10 keeps the mass and moments to ~1e-10
+        tol = max([1e-12] + [getattr(law, "quadrature_tol", 1e-10) for _, law in self.chain.layers if law.numerical])
+        return self._quadrature(tol=tol)
 
     @property
     def continuous_mass(self):
@@ -630,8 +710,9 @@ class Spectrum:
         for a, b in self._support:
             width = b - a
             for edge, side in ((a, 1.0), (b, -1.0)):
-                near = self._density_float(edge + side * width * np.array([1e-6, 1e-10]))
-                if near[1] > 30 * near[0]:
+                near = self._density_from_edge(np.full(2, edge), side * width * np.array([1e-6, 1e-10]))
+                # diverging: tenfold up, and far above the mean density 1/width (not a rise from ~0)
+                if near[1] > 30 * near[0] and near[1] > 100 / width:
                     return Peak(float(edge), math.inf)
             lo, hi = a, b
             for _ in range(5):

@@ -1,0 +1,128 @@
+"""Smooth activations (tanh, erf, sigmoid, user callables): the numerical S-transform of
+rho = sigma_w2 phi'(sqrt(q) Z)^2 inside the one solver, checked against oracles that can fail.
+
+Oracles: the depth-2 law is an explicit push-forward (qh_1 + qh_0 rho_1, orthogonal weights), so its
+density is known in closed form through the roots of phi'^2 = level; exact m1, m2 (moments of phi'^2
+by quadrature, and Williams' closed form for erf); unit mass; Herglotz signs; float vs mpmath.
+"""
+import math
+
+import numpy as np
+import pytest
+from scipy import special
+
+from freefim import Network, Spectrum, get_activation
+from freefim.activations import Activation
+
+SW2, SB2 = 1.5, 0.05
+
+
+@pytest.fixture(scope="module")
+def tanh3():
+    return Spectrum(Network("tanh", "orthogonal", SW2, SB2, 3))
+
+
+def pushforward_density(x, qh1, qh0, q, dphi2, inverse):
+    """Density of qh1 + qh0 SW2 phi'(sqrt(q) Z)^2 for an even, decreasing-in-|u| phi'^2:
+    2 phi_N(Z) / |d level / dZ| at the positive root Z = inverse(level)."""
+    level = (x - qh1) / (qh0 * SW2)
+    u = inverse(level)
+    z = u / math.sqrt(q)
+    h = 1e-6 * max(1.0, abs(u))
+    slope = (dphi2(u + h) - dphi2(u - h)) / (2 * h) * math.sqrt(q)
+    return 2 * math.exp(-z * z / 2) / math.sqrt(2 * math.pi) / abs(slope) / (qh0 * SW2)
+
+
+CASES = {
+    # name: (activation, phi'^2 as a function of u, its inverse on u >= 0)
+    "tanh": ("tanh", lambda u: 1 / math.cosh(u) ** 4, lambda v: math.acosh(v ** -0.25)),
+    "erf": ("erf", lambda u: math.exp(-math.pi * u * u / 2),
+            lambda v: math.sqrt(-2 * math.log(v) / math.pi)),
+    "softsign": (Activation.from_callable(lambda u: u / (1 + abs(u)), name="softsign"),
+                 lambda u: (1 + u) ** -4.0, lambda v: v ** -0.25 - 1),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_depth2_density_is_the_pushforward(name):
+    act, dphi2, inverse = CASES[name]
+    spec = Spectrum(Network(act, "orthogonal", SW2, SB2, 2))
+    qh1 = spec.mean_field.qh[1]
+    qh0 = spec.mean_field.qh[0]
+    q = spec.mean_field.q[1]
+    lo, hi = qh1, qh1 + qh0 * SW2 * dphi2(0.0)
+    assert spec.support() == [pytest.approx((lo, hi), rel=1e-9)]
+    x = lo + (hi - lo) * np.array([0.03, 0.2, 0.45, 0.7, 0.93, 0.999])
+    expected = [pushforward_density(v, qh1, qh0, q, dphi2, inverse) for v in x]
+    np.testing.assert_allclose(spec.density(x), expected, rtol=1e-7)
+    assert spec.atoms == ()
+
+
+@pytest.mark.parametrize("name", ["tanh", "softsign"])
+def test_depth2_mass_and_exact_moments(name):
+    spec = Spectrum(Network(CASES[name][0], "orthogonal", SW2, SB2, 2))
+    assert spec.continuous_mass == pytest.approx(1, abs=1e-8)
+    assert spec.numeric_moment(1) == pytest.approx(float(spec.moments.m1), rel=1e-8)
+    assert spec.numeric_moment(2) == pytest.approx(float(spec.moments.m2), rel=1e-8)
+
+
+def test_tanh_depth3_mass_and_exact_moments(tanh3):
+    assert tanh3.continuous_mass == pytest.approx(1, abs=1e-9)
+    assert tanh3.numeric_moment(1) == pytest.approx(float(tanh3.moments.m1), rel=1e-9)
+    assert tanh3.numeric_moment(2) == pytest.approx(float(tanh3.moments.m2), rel=1e-9)
+    (lo, hi), = tanh3.support()
+    assert lo == pytest.approx(tanh3.mean_field.qh[2], rel=1e-12)  # rho has mass at every scale near 0
+
+
+def test_tanh_depth3_herglotz(tanh3):
+    rng = np.random.default_rng(1)
+    z = rng.uniform(0, 3, 40) + 1j * 10.0 ** rng.uniform(-3, 0.5, 40)
+    g = tanh3.stieltjes(z)
+    assert np.all(g.imag < 0)
+    # z G(z) = 1 + m1/z + m2/z^2 + O(z^-3) far away
+    far = 1e4 * (1 + 1j)
+    m1, m2 = float(tanh3.moments.m1), float(tanh3.moments.m2)
+    assert tanh3.stieltjes(np.array([far]))[0] * far == pytest.approx(1 + m1 / far + m2 / far ** 2, rel=1e-11)
+
+
+def test_tanh_float_vs_mpmath():
+    net = Network("tanh", "orthogonal", SW2, SB2, 3)
+    x = np.array([0.6, 1.2, 2.0, 2.6])
+    mp = Spectrum(net, dps=30).density(x)
+    fl = Spectrum(net).density(x)
+    np.testing.assert_allclose(np.asarray(mp, dtype=float), fl, rtol=1e-10)
+
+
+@pytest.mark.parametrize("q", [0.05, 0.7, 3.0])
+def test_erf_derivative_moment_closed_form(q):
+    # phi = erf(a u), a = sqrt(pi)/2: E[phi'(sqrt q Z)^2] = (4 a^2/pi) / sqrt(1 + 4 a^2 q)
+    a2 = math.pi / 4
+    act = get_activation("erf")
+    d1, d2 = act.derivative_moments(q, math)
+    assert d1 == pytest.approx(4 * a2 / math.pi / math.sqrt(1 + 4 * a2 * q), rel=1e-12)
+    # E[phi'^4] = (2a/sqrt(pi))^4 / sqrt(1 + 8 a^2 q)
+    assert d2 == pytest.approx((4 * a2 / math.pi) ** 2 / math.sqrt(1 + 8 * a2 * q), rel=1e-12)
+
+
+def test_sigmoid_depth2_mass():
+    spec = Spectrum(Network("sigmoid", "orthogonal", 4.0, 0.05, 2))
+    assert spec.continuous_mass == pytest.approx(1, abs=1e-8)
+    assert spec.numeric_moment(2) == pytest.approx(float(spec.moments.m2), rel=1e-8)
+
+
+def test_user_activation_matches_builtin_tanh():
+    builtin = Spectrum(Network("tanh", "orthogonal", SW2, SB2, 2))
+    user = Spectrum(Network(get_activation(np.tanh), "orthogonal", SW2, SB2, 2))
+    x = np.linspace(0.5, 1.9, 9)
+    np.testing.assert_allclose(user.density(x), builtin.density(x), rtol=1e-7)
+
+
+@pytest.mark.parametrize("activation, weights", [("erf", "orthogonal"), ("tanh", "gaussian")])
+def test_depth2_mass_with_mass_at_every_scale_near_the_edge(activation, weights):
+    # erf'^2 decays like a Gaussian: the density rises like (x - qh_1)^(alpha - 1), alpha ~ 0.2, so
+    # ~1e-3 of the mass lies within float resolution of qh_1 (evaluated relative to the edge);
+    # Gaussian weights (MP(1) [x] rho) put an inverse-square-root-like spike there too
+    spec = Spectrum(Network(activation, weights, SW2, SB2, 2))
+    assert spec.continuous_mass == pytest.approx(1, abs=1e-9)
+    assert spec.numeric_moment(1) == pytest.approx(float(spec.moments.m1), rel=1e-9)
+    assert spec.numeric_moment(2) == pytest.approx(float(spec.moments.m2), rel=1e-9)

@@ -250,7 +250,7 @@ class DepthStudy:
     density: tuple
 
     def rescaled(self, k):
-        """Grid and density of :math:`\lambda / L` for ``depths[k]``: ``(x / L, L f(x))``."""
+        r"""Grid and density of :math:`\lambda / L` for ``depths[k]``: ``(x / L, L f(x))``."""
         L = float(self.depths[k])
         return self.grid[k] / L, L * self.density[k]
 

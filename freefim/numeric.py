@@ -556,7 +556,7 @@ class Spectrum:
 
     @cached_property
     def _relative_chain(self):
-        """The chain of :math:`\mu_L - \hat q_{L-1}` (last shift 0): its law near 0 is resolved on
+        r"""The chain of :math:`\mu_L - \hat q_{L-1}` (last shift 0): its law near 0 is resolved on
         any scale, where ``qh_{L-1} + delta`` would round ``delta`` away."""
         qh, law = self.chain.layers[-1]
         return Chain(self.chain.qh0, self.chain.layers[:-1] + ((0.0 * qh, law),))
@@ -597,18 +597,15 @@ class Spectrum:
         density-weighted weights (the halves' rule of every accepted panel).
         """
         u, wts = np.polynomial.legendre.leggauss(n)
-        # theta = pi s^power (power 1: the plain cosine map)
-        power = 1.0
-        top = np.pi ** (1 / power)
         panels = [(a, b, lo, hi) for a, b in self._support
-                  for lo, hi in zip(np.linspace(0, top, 17)[:-1], np.linspace(0, top, 17)[1:])]
+                  for lo, hi in zip(np.linspace(0, np.pi, 17)[:-1], np.linspace(0, np.pi, 17)[1:])]
         xs, ws = [], []
         for _ in range(max_rounds):
             if not panels:
                 break
             if len(panels) > 4096:
                 pa = np.array(panels)
-                xs_left = ((pa[:, 0] + pa[:, 1]) / 2)[:, None] - ((pa[:, 1] - pa[:, 0]) / 2)[:, None] * np.cos(pa[:, 2:] ** power)
+                xs_left = pa[:, :1] + (pa[:, 1:2] - pa[:, :1]) * np.sin(pa[:, 2:] / 2) ** 2
                 raise ValueError(f"quadrature of the density did not converge to {tol:g} "
                                  f"({len(panels)} panels left in [{xs_left.min():.10g}, {xs_left.max():.10g}]); "
                                  "the density may be wrong there")
@@ -617,11 +614,9 @@ class Spectrum:
             mid = (lo + hi) / 2
 
             def nodes(l, h):
-                sv = (l + h) / 2 + (h - l) / 2 * u
-                theta = sv ** power
+                theta = (l + h) / 2 + (h - l) / 2 * u
                 # x - a = (b - a) sin^2(theta/2), kept to full relative precision
-                return (b - a) * np.sin(theta / 2) ** 2, \
-                    wts * (h - l) / 2 * (b - a) / 2 * np.sin(theta) * power * sv ** (power - 1)
+                return (b - a) * np.sin(theta / 2) ** 2, wts * (h - l) / 2 * (b - a) / 2 * np.sin(theta)
 
             (d1, w1), (d2, w2), (d3, w3) = nodes(lo, hi), nodes(lo, mid), nodes(mid, hi)
             x1, x2, x3 = a + d1, a + d2, a + d3
@@ -647,8 +642,8 @@ class Spectrum:
 
     @cached_property
     def _weighted_nodes(self):
-        # numerical (smooth-activation) laws: their density is itself accurate to ~1e-12, and
-        # it rises over many decades at qh_{L-1}; 1e-10 keeps the mass and moments to ~1e-10
+        # numerical (smooth-activation) laws: their density is accurate to ~1e-12 (user activations
+        # with a kink ~1e-10) and rises over many decades at qh_{L-1}: each law sets its tolerance
         tol = max([1e-12] + [getattr(law, "quadrature_tol", 1e-10) for _, law in self.chain.layers if law.numerical])
         return self._quadrature(tol=tol)
 

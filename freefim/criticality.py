@@ -229,8 +229,8 @@ class DepthStudy:
     the limit law), ``m1`` (exact), ``mass_near_peak`` (mass within ``band * peak`` of the peak, by
     the grid's midpoint rule, divided by the grid's total mass ``grid_mass``, which is
     reported as a check).  ``slope_peak``, ``slope_edge``: least-squares slopes of peak and right
-    edge against depth (the mission's claim: both grow linearly even under dynamical isometry,
-    Karakida et al. 2019).  ``grid[k]``, ``density[k]``: the law of depth ``depths[k]`` on its grid;
+    edge against depth (near dynamical isometry, :math:`\mathrm{Var}\,\rho\; L \ll 1`, both grow
+    linearly, about :math:`\hat q^* L`: Hayase & Karakida 2021).  ``grid[k]``, ``density[k]``: the law of depth ``depths[k]`` on its grid;
     :meth:`rescaled` gives the law of ``lambda / L``.
     """
 
@@ -267,12 +267,12 @@ def depth_study(activation="tanh", weights="orthogonal", q_star=0.1, depths=(2, 
     r"""Peak, edges and mass near the peak of the critical network's spectrum for each depth.
 
     The network is :func:`critical_point` ``(activation, weights, q_star).network(L)`` (started at
-    the fixed point, so every layer has the same :math:`
-ho`).  Per depth: the support, the
-    density on ``points`` points (cosine-spaced, so both edges are resolved), the bulk peak
+    the fixed point, so every layer has the same :math:`\rho`).  Per depth: the support, the
+    density on ``points`` points per support interval (:meth:`~freefim.numeric.Spectrum.midpoint_grid`:
+    cosine-spaced, so both edges are resolved), the bulk peak
     (the grid maximum away from the first 2% of the support, refined on a zoomed grid) and the
     mass within ``band * peak`` of it.  Progress on a terminal (``progress=None``).
-    Source: Karakida, Akaho & Amari 2019 (the peak grows linearly with depth).
+    Source: Hayase & Karakida 2021 (the peak grows linearly with depth near isometry).
     """
     from .numeric import Spectrum
 
@@ -290,15 +290,10 @@ ho`).  Per depth: the support, the
             spec = Spectrum(crit.network(int(L)))
             support = spec.support()
             lo, hi = support[0][0], support[-1][1]
-            # midpoints in theta of x = lo + (hi - lo) sin^2(theta/2): square-root and
-            # inverse-square-root edges integrate to spectral accuracy, and no node sits on an edge
-            theta = (np.arange(points) + 0.5) * np.pi / points
-            x = lo + (hi - lo) * np.sin(theta / 2) ** 2
-            weight = (hi - lo) / 2 * np.sin(theta) * np.pi / points
-            f = spec.density(x)
+            x, weight, f = (v.ravel() for v in spec.midpoint_grid(points))
             interior = np.flatnonzero(x > lo + 0.02 * (hi - lo))
             k = interior[int(np.argmax(f[interior]))]
-            a, b = x[max(k - 1, 0)], x[min(k + 1, points - 1)]
+            a, b = x[max(k - 1, 0)], x[min(k + 1, x.size - 1)]
             xz = np.linspace(a, b, 33)
             fz = spec.density(xz)
             j = int(np.argmax(fz))

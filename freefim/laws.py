@@ -39,6 +39,8 @@ class Law:
     continuous_from_zero = False
     #: a continuous law whose S-transform is computed by quadrature and Newton (not in closed form)
     numerical = False
+    #: tolerance of the density quadrature of a law built from this one (its density's accuracy)
+    quadrature_tol = 1e-12
 
     def s_transform(self, w):
         """Return ``(S(w), dS/dw)`` elementwise."""
@@ -131,7 +133,7 @@ class FreeProduct(Law):
         self.upper = first.upper * second.upper
         self.continuous_from_zero = not self.atoms and (first.continuous_from_zero or second.continuous_from_zero)
         self.numerical = first.numerical or second.numerical
-        self.quadrature_tol = max(getattr(first, "quadrature_tol", 1e-12), getattr(second, "quadrature_tol", 1e-12))
+        self.quadrature_tol = max(first.quadrature_tol, second.quadrature_tol)
 
     def s_transform(self, w):
         s1, d1 = self.first.s_transform(w)

@@ -227,9 +227,9 @@ def _continuous_cdf(spec, x, grid=None):
     r"""Normalised CDF of the continuous part of ``spec`` at ``x``.
 
     ``grid=None``: :meth:`Spectrum.cdf <freefim.numeric.Spectrum.cdf>` (adaptive quadrature to
-    1e-12).  ``grid=N``: one vectorised density solve at ``N`` midpoints in
-    :math:`\theta` per support interval, :math:`x = \frac{a+b}{2} - \frac{b-a}{2}\cos\theta`
-    (square-root and inverse-square-root edges become smooth), summed by the midpoint rule
+    1e-12).  ``grid=N``: the density on :meth:`Spectrum.midpoint_grid
+    <freefim.numeric.Spectrum.midpoint_grid>` (``N`` midpoints in :math:`\theta` per support
+    interval, :math:`x = \frac{a+b}{2} - \frac{b-a}{2}\cos\theta`), summed by the midpoint rule
     and interpolated in :math:`\theta`: error :math:`O(N^{-2})`, ample for a KS distance, and
     much cheaper for laws whose every solve is costly (smooth activations).
     """
@@ -240,17 +240,14 @@ def _continuous_cdf(spec, x, grid=None):
     if not support:
         raise ValueError("the law has no continuous part")
     mid = (np.arange(grid) + 0.5) * np.pi / grid
-    ab = np.array(support)
-    a, b = ab[:, :1], ab[:, 1:]
-    nodes = (a + b) / 2 - (b - a) / 2 * np.cos(mid)
-    dens = spec.density(nodes.ravel()).reshape(nodes.shape)
+    _, weight, dens = spec.midpoint_grid(grid)
     bad = ~np.isfinite(dens)  # the solver may fail a hair away from an edge: fill in from the neighbours
     if bad.mean() > 0.05:
         raise ValueError(f"the density solve failed at {bad.sum()} of {bad.size} grid points")
     for row, miss in zip(dens, bad):
         if miss.any():
             row[miss] = np.interp(mid[miss], mid[~miss], row[~miss])
-    mass = dens * (b - a) / 2 * np.sin(mid) * (np.pi / grid)
+    mass = dens * weight
     cum = np.concatenate([np.zeros((len(support), 1)), np.cumsum(mass, axis=1)], axis=1)
     before = np.concatenate([[0.0], np.cumsum(cum[:, -1])])  # mass left of each interval
     out = np.zeros(x.shape)

@@ -5,17 +5,35 @@
 >>> spec = freefim.spectrum(net)
 >>> round(float(spec.moments.m1), 6)
 3.15
+
+The public names are imported on first use (PEP 562), so that ``import freefim`` and the
+command line start quickly and an interrupt during start-up is caught by the entry point.
 """
-from .activations import Activation, get_activation
-from .meanfield import MeanField, mean_field
-from .network import Network
-from .numeric import Atom, Moments, Peak, Spectrum
+import importlib
 
 __all__ = ["Activation", "Atom", "MeanField", "Moments", "Network", "Peak", "Spectrum",
            "get_activation", "mean_field", "spectrum"]
 __version__ = "0.1.0"
 
+_HOMES = {"Activation": "activations", "get_activation": "activations", "MeanField": "meanfield",
+          "mean_field": "meanfield", "Network": "network", "Atom": "numeric", "Moments": "numeric",
+          "Peak": "numeric", "Spectrum": "numeric"}
+
+
+def __getattr__(name):
+    if name in _HOMES:
+        value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'freefim' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
 
 def spectrum(network, dps=None):
     """The limiting spectral law of the conditional FIM of ``network`` (see :class:`Spectrum`)."""
+    from .numeric import Spectrum
+
     return Spectrum(network, dps=dps)

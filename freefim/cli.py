@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 from .activations import ACTIVATIONS
-from .network import WEIGHT_LAWS, Network
+from .network import MAX_DEPTH, WEIGHT_LAWS, Network
 
 __all__ = ["main", "add_network_arguments", "network_from_args", "to_json", "number", "integer", "UsageError"]
 
@@ -29,11 +29,40 @@ COMMAND_MODULES = ["freefim.cli", "freefim.montecarlo", "freefim.symbolic", "fre
                    "freefim.criticality"]
 
 
+#: bounds of the integer options of every command (a size beyond them cannot fit in memory or
+#: would run for days): ``dest -> (lowest, highest, option)``, checked before any computation
+INTEGER_LIMITS = {
+    "depth": (1, MAX_DEPTH, "--depth"),
+    "depths": (1, MAX_DEPTH, "--depths"),
+    "points": (1, 10 ** 6, "--points"),
+    "width": (1, 10 ** 4, "--width"),
+    "trials": (0, 10 ** 5, "--trials"),
+    "seed": (0, 2 ** 63 - 1, "--seed"),
+    "dps": (16, 1000, "--dps"),
+    "outputs": (1, 10 ** 4, "--outputs"),
+    "samples": (1, 10 ** 4, "--samples"),
+    "steps_per_layer": (1, 10 ** 6, "--steps-per-layer"),
+}
+
+
+def check_limits(args):
+    """Refuse an integer option outside :data:`INTEGER_LIMITS`, naming the option and the value."""
+    for dest, (low, high, option) in INTEGER_LIMITS.items():
+        values = getattr(args, dest, None)
+        for value in values if isinstance(values, list) else [values]:
+            if value is not None and not low <= value <= high:
+                raise UsageError(f"{option} must be an integer in [{low}, {high}], got {value}")
+
+
 class UsageError(ValueError):
     """A user mistake on the command line (exit status 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # "--sigma-w 2" is a typo, not --sigma-w2
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # one line, exit 2, as argparse does, without the usage block
         raise UsageError(message)
 
@@ -125,8 +154,6 @@ def _density(args):
     if args.x is not None:
         x = np.asarray(args.x, dtype=float)
     else:
-        if args.points < 1:
-            raise UsageError(f"--points must be >= 1, got {args.points}")
         if support:
             lo, hi = support[0][0], support[-1][1]
             pad = 0.05 * (hi - lo)
@@ -186,6 +213,7 @@ def main(argv=None):
         if args.command is None:
             parser.print_help()
             return 2
+        check_limits(args)
         result, text = args.run(args)
     except KeyboardInterrupt:
         print("freefim: interrupted", file=sys.stderr)

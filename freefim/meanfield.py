@@ -58,6 +58,13 @@ def bernoulli_rho(p, sigma_w2, weights):
     return law
 
 
+def _check_range(net, name, value):
+    """The order parameters must stay normal float64 numbers (a network whose ``q_l`` overflows or
+    underflows has a spectrum float64 cannot represent)."""
+    if not (math.isfinite(value) and 1e-290 < value < 1e290):
+        raise ValueError(f"the mean field of {net.describe()} leaves the float64 range: {name} = {float(value):.3g}")
+
+
 def mean_field(net, fn=math):
     """Order parameters of ``net`` computed with the namespace ``fn`` (``math`` or ``mpmath.mp``)."""
     L = net.depth
@@ -67,6 +74,7 @@ def mean_field(net, fn=math):
     qh[0] = convert(net.q0)
     for l in range(1, L + 1):
         q[l] = sw2 * qh[l - 1] + sb2
+        _check_range(net, f"q_{l}", q[l])
         if l == L:
             break
         qh[l] = net.activation.second_moment(q[l], fn)

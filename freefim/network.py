@@ -12,9 +12,14 @@ from dataclasses import dataclass
 
 from .activations import Activation, get_activation
 
-__all__ = ["Network", "WEIGHT_LAWS"]
+__all__ = ["Network", "WEIGHT_LAWS", "MAX_DEPTH", "VALUE_RANGE"]
 
 WEIGHT_LAWS = ("orthogonal", "gaussian")
+#: the deepest network accepted (the mean field and the chain hold one law per layer in memory)
+MAX_DEPTH = 10 ** 6
+#: nonzero variances and input norms must lie in this range: float64 resolves the products of the
+#: mean field and the spectrum's scale there (beyond it they overflow or lose all digits)
+VALUE_RANGE = (1e-100, 1e100)
 
 
 def _real(name, value, *, positive=False, nonnegative=False):
@@ -28,6 +33,9 @@ def _real(name, value, *, positive=False, nonnegative=False):
         raise ValueError(f"{name} must be > 0, got {value!r}")
     if nonnegative and value < 0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
+    lo, hi = VALUE_RANGE
+    if value != 0 and not lo <= value <= hi:
+        raise ValueError(f"{name} must be {'0 or ' if nonnegative else ''}in [{lo:g}, {hi:g}], got {value!r}")
     return value
 
 
@@ -68,13 +76,11 @@ class Network:
         object.__setattr__(self, "sigma_b2", _real("sigma_b2", self.sigma_b2, nonnegative=True))
         object.__setattr__(self, "q0", _real("q0", self.q0, positive=True))
         depth = self.depth
-        if isinstance(depth, bool) or not isinstance(depth, numbers.Integral):
-            if isinstance(depth, numbers.Real) and float(depth).is_integer():
-                depth = int(depth)
-            else:
-                raise ValueError(f"depth must be an integer >= 1, got {self.depth!r}")
-        if depth < 1:
-            raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+        # an integral float (3.0) is accepted as numpy does for sizes; a bool is not a depth
+        integral = isinstance(depth, numbers.Integral) or (
+            isinstance(depth, numbers.Real) and math.isfinite(depth) and float(depth).is_integer())
+        if isinstance(depth, bool) or not integral or not 1 <= depth <= MAX_DEPTH:
+            raise ValueError(f"depth must be an integer in [1, {MAX_DEPTH}], got {self.depth!r}")
         object.__setattr__(self, "depth", int(depth))
 
     def replace(self, **changes):
@@ -83,6 +89,11 @@ class Network:
                       sigma_b2=self.sigma_b2, depth=self.depth, q0=self.q0)
         params.update(changes)
         return Network(**params)
+
+    def describe(self):
+        """One line naming the network, for messages."""
+        return (f"Network({self.activation.name!r}, {self.weights!r}, sigma_w2={self.sigma_w2!r}, "
+                f"sigma_b2={self.sigma_b2!r}, depth={self.depth}, q0={self.q0!r})")
 
     def as_dict(self):
         """Plain-JSON description of the network."""

@@ -144,6 +144,28 @@ class Chain:
         return b
 
 
+def _as_points(values, name, complex_ok=False, finite=True):
+    """The evaluation points as a float (or complex) array, validated at the boundary: numbers only
+    (no strings, no bools), all finite.  ``name`` is the method, for the message."""
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError):  # ragged sequences
+        raise ValueError(f"{name} needs an array of numbers, got {values!r}") from None
+    kinds = "iufc" if complex_ok else "iuf"
+    if arr.dtype.kind not in kinds:
+        what = "real or complex numbers" if complex_ok else "real numbers"
+        raise ValueError(f"{name} needs {what}, got {values!r} (dtype {arr.dtype})")
+    arr = arr.astype(complex if complex_ok else float)
+    if np.any(np.isnan(arr)) or (finite and not np.all(np.isfinite(arr))):
+        raise ValueError(f"{name} needs finite {'z' if complex_ok else 'x'}, got {arr[~np.isfinite(arr)].ravel()[0]!r}")
+    return arr
+
+
+def _like_input(result, points):
+    """numpy's convention: a scalar in, a scalar out."""
+    return result[()] if np.ndim(points) == 0 else result
+
+
 def _imag(a):
     if isinstance(a, np.ndarray) and a.dtype == object:
         return np.array([mpmath.im(v) for v in a.ravel()], dtype=float).reshape(a.shape)
@@ -330,12 +352,20 @@ class Spectrum:
     """
 
     def __init__(self, network, dps=None):
+        from .network import Network
+
+        if not isinstance(network, Network):
+            raise ValueError(f"Spectrum needs a freefim.Network, got {network!r}")
         if dps is not None and (isinstance(dps, bool) or not isinstance(dps, int) or dps < 16):
             raise ValueError(f"dps must be an integer >= 16, got {dps!r}")
         self.network = network
         self.dps = dps
         self.mean_field = mean_field(network)
         self.chain = Chain.from_mean_field(self.mean_field)
+        m1, m2 = (float(v) for v in self.chain.moments())
+        if not (math.isfinite(m2) and 1e-290 < m1 and m2 < 1e300):
+            raise ValueError(f"the spectrum of {network.describe()} leaves the float64 range "
+                             f"(m1 = {m1:.3g}, m2 = {m2:.3g})")
 
     @classmethod
     def from_chain(cls, chain, network=None):
@@ -384,11 +414,9 @@ class Spectrum:
         Real ``z`` gives the boundary value :math:`G(x + i0)`; the lower half-plane uses
         :math:`G(\bar z) = \overline{G(z)}`.
         """
-        z = np.asarray(z, dtype=complex)
+        points = z = _as_points(z, "stieltjes", complex_ok=True)
         shape = z.shape
         z = z.ravel()
-        if not np.all(np.isfinite(z)):
-            raise ValueError(f"stieltjes needs finite z, got {z[~np.isfinite(z)][0]!r}")
         lower = z.imag < 0
         zu = np.where(lower, np.conj(z), z)
         out = np.empty(z.shape, dtype=object if self.dps else complex)
@@ -412,7 +440,7 @@ class Spectrum:
                 for i in hit:
                     out[i] = complex(pv.real, -math.inf)
         out = np.where(lower, np.conj(out), out)
-        return out.reshape(shape)
+        return _like_input(out.reshape(shape), points)
 
     def density(self, x):
         r"""Density of the continuous part, :math:`-\operatorname{Im} G(x + i0)/\pi`, atoms removed.
@@ -420,9 +448,7 @@ class Spectrum:
         Vectorised over ``x``; 0 outside the support.  At an atom's exact
         location the continuous density is the mean of its two one-sided values.
         """
-        x = np.asarray(x, dtype=float)
-        if not np.all(np.isfinite(x)):
-            raise ValueError(f"density needs finite x, got {x[~np.isfinite(x)].ravel()[0]!r}")
+        points = x = _as_points(x, "density")
         shape = x.shape
         xs = x.ravel().copy()
         on_atom = np.zeros(xs.shape, dtype=bool)
@@ -439,13 +465,13 @@ class Spectrum:
                 dens = np.array([max(-mpmath.im(v) / mpmath.pi, mpmath.mpf(0)) for v in gc], dtype=object)
             if on_atom.any():
                 dens[on_atom] = (left + right) / 2
-            return dens.reshape(shape)
+            return _like_input(dens.reshape(shape), points)
         for atom in self.atoms:
             g = g - np.where(on_atom, 0, atom.mass / np.where(on_atom, 1, z - atom.location))
         dens = np.maximum(-g.imag / np.pi, 0.0)
         if on_atom.any():
             dens[on_atom] = (left + right) / 2
-        return dens.reshape(shape)
+        return _like_input(dens.reshape(shape), points)
 
     # ------------------------------------------------------------------ support and integrals
     def _physical(self, t):
@@ -686,7 +712,7 @@ class Spectrum:
 
     def cdf(self, x, continuous=False):
         """Distribution function of the law (``continuous=True``: of its continuous part, normalised)."""
-        x = np.asarray(x, dtype=float)
+        x = _as_points(x, "cdf", finite=False)
         knots, cum = self._cdf_table
         cont = np.interp(x, knots, cum, left=0.0, right=cum[-1] if cum.size else 0.0) if knots.size else 0 * x
         if continuous:

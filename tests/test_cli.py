@@ -45,13 +45,13 @@ def test_density_at_given_points_and_human_output(capsys):
     (["--activation", "swish"], "unknown activation 'swish'"),
     (["--sigma-w2", "0"], "sigma_w2 must be > 0, got 0.0"),
     (["--sigma-w2", "-2"], "sigma_w2 must be > 0, got -2.0"),
-    (["--depth", "0"], "depth must be an integer >= 1, got 0"),
+    (["--depth", "0"], "depth must be an integer in [1, 1000000], got 0"),
     (["--sigma-b2", "nan"], "expected a finite number, got 'nan'"),
     (["--sigma-w2", "two"], "expected a number, got 'two'"),
     (["--depth", "3.5"], "expected an integer, got '3.5'"),
     (["--weights", "uniform"], "unknown weights 'uniform'"),
-    (["--points", "0"], "--points must be >= 1, got 0"),
-    (["--dps", "5"], "dps must be an integer >= 16, got 5"),
+    (["--points", "0"], "--points must be an integer in [1, 1000000], got 0"),
+    (["--dps", "5"], "--dps must be an integer in [16, 1000], got 5"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):
     code, out, err = run(capsys, "density", *argv, "--json")
@@ -63,7 +63,7 @@ def test_installed_entry_point_exit_code():
     bad = subprocess.run([sys.executable, "-m", "freefim", "density", "--depth", "0", "--json"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stdout == ""
-    assert bad.stderr.strip().splitlines() == ["freefim: error: depth must be an integer >= 1, got 0"]
+    assert bad.stderr.strip().splitlines() == ["freefim: error: --depth must be an integer in [1, 1000000], got 0"]
     good = subprocess.run([sys.executable, "-m", "freefim", "density", "--points", "3", "--json"],
                           capture_output=True, text=True)
     assert good.returncode == 0 and json.loads(good.stdout)["moments"]["m1"] == pytest.approx(3.15)

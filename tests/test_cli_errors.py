@@ -64,11 +64,23 @@ def test_bad_input_exits_2_with_one_line(capsys, command, args, fragment):
     assert fragment in lines[0] and "Traceback" not in captured.err
 
 
-@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGINT") or __import__("os").name != "posix",
-                    reason="POSIX signals")
-@pytest.mark.parametrize("delay", [0.15, 1.5])
-def test_ctrl_c_exits_quietly_with_130(delay):
-    """An interrupt during start-up (imports) or during the computation: status 130, one line."""
+def _wait_for(proc, library, timeout=30.0):
+    """Wait until the child has mapped ``library`` (its imports are under way)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(f"/proc/{proc.pid}/maps") as maps:
+            if library in maps.read():
+                return
+        time.sleep(0.002)
+    raise AssertionError(f"{library} never loaded")
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/maps"), reason="needs Linux /proc")
+@pytest.mark.parametrize("moment", ["imports", "computation"])
+def test_ctrl_c_exits_quietly_with_130(moment):
+    """An interrupt during start-up (numpy being imported) or during the computation: status 130, one line."""
     import signal
     import subprocess
     import sys
@@ -76,7 +88,10 @@ def test_ctrl_c_exits_quietly_with_130(delay):
 
     proc = subprocess.Popen([sys.executable, "-m", "freefim", "density", "--activation", "tanh", "--depth", "40",
                              "--points", "400"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(delay)
+    _wait_for(proc, "numpy")
+    if moment == "computation":
+        _wait_for(proc, "scipy")
+        time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err == "freefim: interrupted\n"

@@ -42,6 +42,7 @@ INTEGER_LIMITS = {
     "outputs": (1, 10 ** 4, "--outputs"),
     "samples": (1, 10 ** 4, "--samples"),
     "steps_per_layer": (1, 10 ** 6, "--steps-per-layer"),
+    "threads": (1, 1024, "--threads"),
 }
 
 
@@ -52,6 +53,25 @@ def check_limits(args):
         for value in values if isinstance(values, list) else [values]:
             if value is not None and not low <= value <= high:
                 raise UsageError(f"{option} must be an integer in [{low}, {high}], got {value}")
+
+
+def check_plot_target(path):
+    """Before any computation: matplotlib is installed and ``path`` can be written (its folder exists
+    and its extension is a format matplotlib writes)."""
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(f"--plot {path} needs matplotlib: pip install 'freefim[plot]'")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--plot {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"--plot {path}: folder {folder} is not writable")
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    formats = ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp", "pgf", "svgz")
+    if ext not in formats:
+        raise UsageError(f"--plot {path}: unknown image format {ext!r}; expected one of {', '.join(formats)}")
 
 
 class UsageError(ValueError):
@@ -98,14 +118,14 @@ class _Given(argparse.Action):
 def add_network_arguments(parser, depth=3):
     """The options that describe a network (shared by every command)."""
     parser.add_argument("--activation", default="relu",
-                        help=f"activation ({', '.join(ACTIVATIONS)}; default relu)")
-    parser.add_argument("--weights", default="orthogonal", help=f"weight law ({' or '.join(WEIGHT_LAWS)})")
+                        help=f"activation ({', '.join(ACTIVATIONS)}; default %(default)s)")
+    parser.add_argument("--weights", default="orthogonal", help=f"weight law ({' or '.join(WEIGHT_LAWS)}; default %(default)s)")
     parser.add_argument("--sigma-w2", type=number, default=2.0, action=_Given,
-                        help="weight variance sigma_w^2 (default 2)")
+                        help="weight variance sigma_w^2 (default %(default)s)")
     parser.add_argument("--sigma-b2", type=number, default=0.1, action=_Given,
-                        help="bias variance sigma_b^2 (default 0.1)")
-    parser.add_argument("--depth", type=integer, default=depth, help=f"number of weight matrices L (default {depth})")
-    parser.add_argument("--q0", type=number, default=1.0, action=_Given, help="input norm |x|^2/M (default 1)")
+                        help="bias variance sigma_b^2 (default %(default)s)")
+    parser.add_argument("--depth", type=integer, default=depth, help="number of weight matrices L (default %(default)s)")
+    parser.add_argument("--q0", type=number, default=1.0, action=_Given, help="input norm |x|^2/M (default %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     # issue 6: the order-chaos edge (freefim.criticality.critical_network)
     parser.add_argument("--critical", action="store_true",
@@ -141,7 +161,7 @@ def to_json(obj):
     if obj is None or isinstance(obj, str):
         return obj
     value = float(obj)
-    return value if math.isfinite(value) else str(value)  # JSON has no inf/nan
+    return value if math.isfinite(value) else None  # JSON has no inf/nan: null (the key says what it means)
 
 
 # ---------------------------------------------------------------------- density
@@ -177,7 +197,8 @@ def _density(args):
              "atoms:   " + (", ".join(f"{a.mass:.10g} at {a.location:.10g}" for a in spec.atoms) or "(none)")]
     if support:
         peak = spec.peak()
-        out["peak"] = {"location": peak.location, "height": peak.height}
+        # a density diverging at an edge: height null and "diverges": true
+        out["peak"] = {"location": peak.location, "height": peak.height, "diverges": math.isinf(peak.height)}
         lines.append(f"peak:    density {peak.height:.6g} at x = {peak.location:.10g}")
     step = max(1, len(x) // 20)
     lines.append(f"{'x':>16}  {'density':>14}")
@@ -186,10 +207,12 @@ def _density(args):
 
 
 def add_commands(subparsers):
-    p = subparsers.add_parser("density", help="density, atoms, moments and support of the limiting FIM spectrum")
+    p = subparsers.add_parser("density", help="density, atoms, moments and support of the limiting FIM spectrum",
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
+                              epilog="example:\n  freefim density --activation hardtanh --weights gaussian --sigma-w2 1.1 --sigma-b2 0.05 --depth 4 --points 50")
     add_network_arguments(p)
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--points", type=integer, default=200, help="number of evenly spaced points (default 200)")
+    group.add_argument("--points", type=integer, default=200, help="number of evenly spaced points (default %(default)s)")
     group.add_argument("--x", type=number, nargs="+", help="evaluate at these points")
     p.add_argument("--dps", type=integer, default=None, help="refine in mpmath with this many digits (>= 16)")
     p.set_defaults(run=_density)
@@ -214,6 +237,8 @@ def main(argv=None):
             parser.print_help()
             return 2
         check_limits(args)
+        if getattr(args, "plot", None):
+            check_plot_target(args.plot)
         result, text = args.run(args)
     except KeyboardInterrupt:
         print("freefim: interrupted", file=sys.stderr)

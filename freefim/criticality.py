@@ -355,12 +355,15 @@ def _critical(args):
 
 
 def add_commands(subparsers):
+    import argparse
+
     from .cli import number
 
     p = subparsers.add_parser("critical", help="critical sigma_w2, sigma_b2, q* (order-chaos edge) and the "
-                              "moments of phi'^2")
-    p.add_argument("--activation", default="tanh", help="activation (default tanh)")
-    p.add_argument("--weights", default="orthogonal", help=f"weight law ({' or '.join(WEIGHT_LAWS)})")
+                              "moments of phi'^2", formatter_class=argparse.RawDescriptionHelpFormatter,
+                              epilog="example:\n  freefim critical --activation tanh --q-star 0.01")
+    p.add_argument("--activation", default="tanh", help="activation (default %(default)s)")
+    p.add_argument("--weights", default="orthogonal", help=f"weight law ({' or '.join(WEIGHT_LAWS)}; default %(default)s)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--q-star", type=number, default=None, help="fixed point q* (sets sigma_w2 and sigma_b2)")
     group.add_argument("--sigma-b2", type=number, default=None, help="bias variance (q* is solved for)")

@@ -445,6 +445,9 @@ class Spectrum:
     def density(self, x):
         r"""Density of the continuous part, :math:`-\operatorname{Im} G(x + i0)/\pi`, atoms removed.
 
+        It integrates to ``1 - sum(atom masses)`` (see :meth:`conditional_density` for the
+        normalised one).
+
         Vectorised over ``x``; 0 outside the support.  At an atom's exact
         location the continuous density is the mean of its two one-sided values.
         """
@@ -472,6 +475,14 @@ class Spectrum:
         if on_atom.any():
             dens[on_atom] = (left + right) / 2
         return _like_input(dens.reshape(shape), points)
+
+    def conditional_density(self, x):
+        r"""Density of the law conditioned on its continuous part: :meth:`density` divided by
+        :attr:`continuous_mass` (integrates to 1; what a histogram with the atoms split off shows)."""
+        mass = self.continuous_mass
+        if not mass > 0:
+            raise ValueError("the law has no continuous part (only atoms)")
+        return self.density(x) / mass
 
     # ------------------------------------------------------------------ support and integrals
     def _physical(self, t):

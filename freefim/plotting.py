@@ -82,7 +82,12 @@ def plot_comparison(comparison):
                   label=f"M={smp.width}, {smp.trials} network(s), atoms split off")
         x = np.linspace(edges[0], edges[-1], 1500)
         mass = 1 - spec.atom_mass
-        ax.plot(x, spec.density(x) / mass, color="C3", lw=1.5, label="free probability (continuous part)")
+        ax.plot(x, spec.density(x) / mass, color="C3", lw=1.5, label="limit law (continuous part)")
+        if comparison.own:
+            # the mixture of each network's own law (its sampled qh_l, p_l), weighted like the histogram
+            total = sum(n for _, n in comparison.own)
+            mixture = sum(n / total * law.conditional_density(x) for law, n in comparison.own)
+            ax.plot(x, mixture, color="C2", lw=1.2, ls="--", label="each network's own law (mixture)")
         ax.set_ylim(0, 1.6 * comparison.histogram.max())  # integrable edge divergences would flatten the rest
     for atom in spec.atoms:
         ax.axvline(atom.location, color="k", ls=":", lw=1)

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import integrate, special, stats
 
-from .montecarlo import _rng, draw_input, draw_weight
+from .montecarlo import _rng, blas_threads, draw_input, draw_weight
 from .progress import Progress
 
 __all__ = ["OrderParameters", "FIMStatistics", "MonteCarloStatistics", "order_parameters", "fim_statistics",
@@ -415,7 +415,7 @@ def sample_statistics(net, width, outputs=1, samples=1, trials=10, seed=None, al
     outputs, samples = _positive_int("outputs", outputs), _positive_int("samples", samples)
     rng = _rng(seed)
     m, s, lam = np.empty(trials), np.empty(trials), np.empty(trials)
-    with Progress(trials, f"stats M={width}", enabled=progress) as bar:
+    with blas_threads(width), Progress(trials, f"stats M={width}", enabled=progress) as bar:
         for i in range(trials):
             F, P = dual_fim(net, width, outputs, samples, rng, alphas)
             m[i], s[i] = np.trace(F) / P, np.sum(F * F) / P
@@ -448,21 +448,28 @@ def _stats_command(args):
         lines.append(f"Monte Carlo ({args.trials} networks, seed {args.seed}):")
         lines += [f"  {k:<11} {v[0]:12.6g} +- {v[1]:.2g}   theory {getattr(theory, k):12.6g}   rel. error "
                   f"{abs(v[0] - getattr(theory, k)) / getattr(theory, k):.2%}" for k, v in summary.items()]
+        if args.width < 50:
+            lines.append(f"note: width {args.width} < 50: the mean-field statistics are the large-M limit; "
+                         "finite-width corrections dominate")
     return out, "\n".join(lines)
 
 
 def add_commands(subparsers):
+    import argparse
+
     from .cli import add_network_arguments, integer, number
 
-    p = subparsers.add_parser("stats", help="mean-field FIM statistics (Karakida et al. 2019), optional Monte Carlo")
+    p = subparsers.add_parser("stats", help="mean-field FIM statistics (Karakida et al. 2019), optional Monte Carlo",
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
+                              epilog="example:\n  freefim stats --activation tanh --weights gaussian --sigma-w2 3 --sigma-b2 0.64 --samples 100 --json")
     add_network_arguments(p)
-    p.add_argument("--width", type=integer, default=1000, help="width scale M (default 1000)")
-    p.add_argument("--outputs", type=integer, default=1, help="number of outputs C (default 1)")
-    p.add_argument("--samples", type=integer, default=100, help="number of input samples T (default 100)")
-    p.add_argument("--momentum", type=number, default=0.0, help="momentum mu for eta_c (default 0)")
+    p.add_argument("--width", type=integer, default=1000, help="width scale M (default %(default)s)")
+    p.add_argument("--outputs", type=integer, default=1, help="number of outputs C (default %(default)s)")
+    p.add_argument("--samples", type=integer, default=100, help="number of input samples T (default %(default)s)")
+    p.add_argument("--momentum", type=number, default=0.0, help="momentum mu for eta_c (default %(default)s)")
     p.add_argument("--alphas", type=number, nargs="+", default=None,
                    help="width ratios alpha_0..alpha_{L-1} (default all 1)")
     p.add_argument("--mc-trials", dest="trials", type=integer, default=0,
-                   help="also sample this many networks through the CT x CT dual FIM (default 0)")
-    p.add_argument("--seed", type=integer, default=0, help="Monte Carlo seed (default 0)")
+                   help="also sample this many networks through the CT x CT dual FIM (default %(default)s)")
+    p.add_argument("--seed", type=integer, default=0, help="Monte Carlo seed (default %(default)s)")
     p.set_defaults(run=_stats_command)

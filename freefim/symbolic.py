@@ -294,8 +294,12 @@ class FreeSum(SymbolicLaw):
         return FreeSum(self.first.subs(values), self.second.subs(values))
 
 
-def _combine_atoms(atoms_mu, atoms_nu, product):
-    """Atoms of ``mu [x] nu`` (Belinschi 2003) or ``mu [+] nu`` (Bercovici-Voiculescu 1998)."""
+def _combine_atoms(atoms_mu, atoms_nu, product, values=None):
+    """Atoms of ``mu [x] nu`` (Belinschi 2003) or ``mu [+] nu`` (Bercovici-Voiculescu 1998).
+
+    An atom exists where its mass ``mu{a} + nu{b} - 1`` is positive; where sympy cannot decide the
+    sign (placeholder parameters such as hard-tanh's ``p_l``), ``values`` (placeholder -> number)
+    decide it."""
     out = []
     if product:
         zero = [m for a, m in atoms_mu if a == 0] + [m for b, m in atoms_nu if b == 0]
@@ -306,7 +310,10 @@ def _combine_atoms(atoms_mu, atoms_nu, product):
             if product and (a == 0 or b == 0):
                 continue
             mass = sp.simplify(ma + mb - 1)
-            if not (mass <= 0) == sp.true:
+            nonpositive = (mass <= 0) == sp.true
+            if not nonpositive and values and not sp.sympify(mass).subs(values).free_symbols:
+                nonpositive = bool(sp.N(sp.sympify(mass).subs(values), 30) <= 0)
+            if not nonpositive:
                 out.append((sp.simplify(a * b if product else a + b), mass))
     return tuple(out)
 
@@ -358,9 +365,13 @@ class SymbolicChain:
 
     def atoms(self):
         r"""Atoms of :math:`\mu_L`: Belinschi's rule for :math:`\boxtimes`, a shift for :math:`\boxplus\delta`."""
+        values = {}
+        for k, v in self.parameters:  # later placeholders may refer to earlier ones
+            values[k] = sp.N(sp.sympify(v).subs(values), 30)
         atoms = PointMass(self.qh0).atoms
         for qh, law in self.layers:
-            atoms = tuple((sp.simplify(qh + a), m) for a, m in _combine_atoms(atoms, law.atoms, product=True))
+            atoms = tuple((sp.simplify(qh + a), m)
+                          for a, m in _combine_atoms(atoms, law.atoms, product=True, values=values))
         return atoms
 
     def subs(self, values):
@@ -766,9 +777,21 @@ class ClosedForm:
         return out
 
 
-def closed_form(activation, weights="orthogonal", sigma_w2=2, sigma_b2=0, depth=3, q0=1):
+#: deepest network whose P(z, G) has degree <= 4 in G (a density by radicals): the degree doubles
+#: with each layer (orthogonal: 2^(L-2); Gaussian weights: 2^(L-1)); one layer more takes minutes
+RADICAL_DEPTH = {"orthogonal": 4, "gaussian": 3}
+
+
+def closed_form(activation, weights="orthogonal", sigma_w2=2, sigma_b2=sp.Rational(1, 10), depth=3, q0=1):
     r"""The :class:`ClosedForm` of a network (a :class:`~freefim.Network`, or its parameters,
-    any of which may be a sympy symbol).
+    any of which may be a sympy symbol).  Defaults as :class:`~freefim.Network` and the CLI
+    (``sigma_b2 = 1/10``).
+
+    Supported depths: :math:`P(z, G)` exists for every depth, of degree :math:`2^{L-2}`
+    (orthogonal) or :math:`2^{L-1}` (Gaussian weights) in :math:`G`; the density, edges and atoms
+    in closed form by radicals need degree <= 4, i.e. depth <= 4 (orthogonal) or <= 3
+    (Gaussian) (:data:`RADICAL_DEPTH`; "two hidden layers" is depth 3).  Deeper eliminations
+    take minutes (orthogonal depth 5: ~3 minutes): use :class:`freefim.Spectrum` there.
 
     Examples
     --------
@@ -785,10 +808,16 @@ def closed_form(activation, weights="orthogonal", sigma_w2=2, sigma_b2=0, depth=
 
 # ============================================================================ command line
 def _closed_form_command(args):
-    from .cli import network_from_args
+    from .cli import UsageError, network_from_args
 
     net = network_from_args(args)
+    limit = RADICAL_DEPTH[net.weights]
+    if net.depth > limit:
+        raise UsageError(f"closed forms by radicals exist up to depth {limit} for {net.weights} weights, got depth "
+                         f"{net.depth}; use freefim density for deeper networks")
     cf = closed_form(net)
+    if args.latex:
+        return {"network": net.as_dict(), "latex": cf.latex()}, cf.latex()
     x = np.asarray(args.x if args.x is not None else [], dtype=float)
     density = cf.density(x) if x.size else np.empty(0)
     values = {str(k): float(v) for k, v in cf._values().items()}
@@ -816,9 +845,14 @@ def _closed_form_command(args):
 
 def add_commands(subparsers):
     """Register ``freefim closed-form``."""
+    import argparse
+
     from .cli import add_network_arguments, number
 
-    p = subparsers.add_parser("closed-form", help="algebraic equation P(z, G) = 0, closed-form density, edges, atoms")
+    p = subparsers.add_parser("closed-form", help="algebraic equation P(z, G) = 0, closed-form density, edges, atoms",
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
+                              epilog="example:\n  freefim closed-form --activation relu --weights orthogonal --sigma-w2 2 --sigma-b2 0.1 --depth 3 --x 4 5 6")
     add_network_arguments(p)
     p.add_argument("--x", type=number, nargs="+", help="evaluate the closed-form density at these points")
+    p.add_argument("--latex", action="store_true", help="print only the LaTeX of P(z, G) = 0 and of the physical root G(z)")
     p.set_defaults(run=_closed_form_command)

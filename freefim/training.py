@@ -333,17 +333,21 @@ def _lr_sweep_command(args):
 
 
 def add_commands(subparsers):
+    import argparse
+
     from .cli import add_network_arguments, integer, number
 
-    p = subparsers.add_parser("lr-sweep", help="critical learning rate of online SGD vs depth, with 2/lambda_edge")
+    p = subparsers.add_parser("lr-sweep", help="critical learning rate of online SGD vs depth, with 2/lambda_edge",
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
+                              epilog="example:\n  freefim lr-sweep --depths 2 4 --width 32 --steps-per-layer 20 --json")
     add_network_arguments(p, depth=16)
     p.set_defaults(activation=DEFAULT_NETWORK["activation"], sigma_w2=DEFAULT_NETWORK["sigma_w2"],
                    sigma_b2=DEFAULT_NETWORK["sigma_b2"], q0=DEFAULT_NETWORK["q0"])
     p.add_argument("--depths", type=integer, nargs="+", default=None,
                    help="depths to train (default 2..--depth, i.e. 2..16)")
-    p.add_argument("--width", type=integer, default=64, help="width M of every layer (default 64)")
-    p.add_argument("--steps-per-layer", type=integer, default=100, help="online steps per unit depth (default 100)")
+    p.add_argument("--width", type=integer, default=64, help="width M of every layer (default %(default)s)")
+    p.add_argument("--steps-per-layer", type=integer, default=100, help="online steps per unit depth (default %(default)s)")
     p.add_argument("--lrs", type=number, nargs="+", default=None, help="learning-rate grid (default: 40 geometric)")
-    p.add_argument("--seed", type=integer, default=0, help="seed (default 0)")
+    p.add_argument("--seed", type=integer, default=0, help="seed (default %(default)s)")
     p.add_argument("--plot", default=None, metavar="FILE", help="save the critical-lr-vs-depth figure here")
     p.set_defaults(run=_lr_sweep_command)

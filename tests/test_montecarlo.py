@@ -115,8 +115,8 @@ def test_cli_sample_and_compare_json(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv,fragment", [
-    (["sample", "--width", "0"], "width must be an integer >= 1, got 0"),
-    (["sample", "--trials", "-1"], "trials must be an integer >= 1, got -1"),
+    (["sample", "--width", "0"], "--width must be an integer in [1, 10000], got 0"),
+    (["sample", "--trials", "-1"], "--trials must be an integer in [0, 100000], got -1"),
     (["compare", "--sigma-w2", "nan"], "expected a finite number, got 'nan'"),
     (["depth-sweep", "--depths", "3"], "depth sweep needs at least two depths >= 2, got [3]"),
 ])

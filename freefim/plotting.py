@@ -51,17 +51,30 @@ def plot_lr_sweep(sweep, ax=None):
         _, ax = plt.subplots(figsize=(5, 3.8))
     depths = np.asarray(sweep.depths)
     crit, failed = sweep.critical_lr, sweep.failed_lr
+    # one-sided bars: the critical rate lies between the largest grid rate that trained (dot) and
+    # the first grid rate that failed (top of the bar)
     ax.errorbar(depths, crit, yerr=[np.zeros_like(crit), np.where(np.isfinite(failed), failed - crit, 0)],
-                fmt="o", color="k", capsize=3, label="largest lr that trains")
+                fmt="o", color="k", capsize=3, label="largest lr that trains (bar: up to the first that fails)")
     ax.plot(depths, sweep.theory_lr, "-", color="C3", label=r"$2/\lambda_{edge}$ (FIM spectrum)")
     ax.plot(depths, sweep.mean_square_lr, "--", color="C0", label=r"$2 m_1/m_2$")
     ref = np.nanmedian(crit * depths)
     ax.plot(depths, ref / depths, ":", color="gray", label=r"$\propto 1/L$")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
+
+    ax.set_xticks(depths)  # one labelled tick per depth, no overlapping minor labels
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
     ax.set_xlabel("depth L")
     ax.set_ylabel("learning rate")
-    ax.legend(fontsize=8)
+    net = sweep.network
+    ax.set_title(f"online SGD, {net['activation']}/{net['weights']}, $\\sigma_w^2$={net['sigma_w2']:g}, "
+                 f"$\\sigma_b^2$={net['sigma_b2']:g}, M={sweep.width}", fontsize=9)
+    ax.legend(fontsize=7)
     return ax.figure
 
 

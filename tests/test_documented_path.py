@@ -135,3 +135,50 @@ def test_threads_option(capsys):
 
     with pytest.raises(ValueError, match="threads must be an integer >= 1, got 0"):
         blas_threads(100, 0)
+
+
+def readme_commands():
+    import pathlib
+
+    text = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    out = []
+    for line in text.splitlines():
+        line = line.strip().removeprefix("$ ")
+        if line.startswith("freefim ") or ".venv/bin/freefim " in line or line.endswith(".venv/bin/freefim density"):
+            command = line[line.index("freefim"):].split("#")[0].strip()
+            if not command.split()[1].endswith(":"):  # not a line of printed output
+                out.append(command)
+    assert len(out) >= 9
+    return out
+
+
+SMALL_SIZES = {"sample": ["--width", "100", "--trials", "1"], "compare": ["--width", "100", "--trials", "1"],
+               "depth-sweep": ["--width", "60", "--trials", "1"], "lr-sweep": ["--width", "16", "--steps-per-layer", "10"]}
+
+
+def _shrink(argv):
+    """The README command at small sizes: its own --width/--trials/--steps-per-layer replaced."""
+    extra = SMALL_SIZES.get(argv[0], [])
+    keys = set(extra[::2])
+    out, skip = [], False
+    for i, a in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if a in keys:
+            skip = True
+            continue
+        out.append(a)
+    return out + extra
+
+
+@pytest.mark.parametrize("command", readme_commands())
+def test_every_readme_command_runs(capsys, monkeypatch, tmp_path, command):
+    monkeypatch.chdir(tmp_path)  # --plot files land here
+    argv = _shrink(shlex.split(command)[1:])
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert out.strip()
+    for i, a in enumerate(argv):
+        if a == "--plot":
+            assert (tmp_path / argv[i + 1]).stat().st_size > 5000

@@ -17,6 +17,7 @@ import json
 import math
 import sys
 
+import mpmath
 import numpy as np
 
 from .activations import ACTIVATIONS
@@ -167,42 +168,58 @@ def to_json(obj):
 # ---------------------------------------------------------------------- density
 def _density(args):
     from .numeric import Spectrum
+    from .progress import Progress
 
     net = network_from_args(args)
-    spec = Spectrum(net, dps=args.dps)
-    support = spec.support()
-    if args.x is not None:
-        x = np.asarray(args.x, dtype=float)
-    else:
-        if support:
-            lo, hi = support[0][0], support[-1][1]
-            pad = 0.05 * (hi - lo)
-            x = np.linspace(max(lo - pad, 0.0), hi + pad, args.points)
-        else:
-            x = np.linspace(0.0, 2 * float(spec.moments.m1), args.points)
-    dens = np.asarray(spec.density(x), dtype=float)
+    x = None if args.x is None else np.asarray(args.x, dtype=float)
+    points = x.size if x is not None else args.points
+    blocks = min(20, max(1, points // 50))
+    # long solves (deep networks, many digits) show their stages on a terminal, never with --json
+    with Progress(3 + blocks, f"density L={net.depth}", enabled=False if args.json else None) as bar:
+        spec = Spectrum(net, dps=args.dps)
+        bar.update()
+        support = spec.support()
+        bar.update()
+        if x is None:
+            if support:
+                lo, hi = support[0][0], support[-1][1]
+                pad = 0.05 * (hi - lo)
+                x = np.linspace(max(lo - pad, 0.0), hi + pad, args.points)
+            else:
+                x = np.linspace(0.0, 2 * float(spec.moments.m1), args.points)
+        parts = []
+        for chunk in np.array_split(x, blocks):
+            parts.append(np.asarray(spec.density(chunk), dtype=object if args.dps else float))
+            bar.update()
+        dens = np.concatenate(parts)
+        peak = spec.peak() if support else None
+        bar.update()
     moments = spec.moments
+    # with --dps the moments and the density keep their digits: JSON decimal strings, wider table
+    exact = (lambda v: mpmath.nstr(v, args.dps)) if args.dps else float
+    shown = (lambda v: mpmath.nstr(v, args.dps)) if args.dps else (lambda v: f"{float(v):.10g}")
     out = {
         "network": net.as_dict(),
         "x": x,
-        "density": dens,
+        "density": [exact(v) for v in dens],
         "atoms": [{"location": a.location, "mass": a.mass} for a in spec.atoms],
-        "moments": {"m1": float(moments.m1), "m2": float(moments.m2)},
+        "moments": {"m1": exact(moments.m1), "m2": exact(moments.m2)},
         "support": [list(iv) for iv in support],
     }
+    if args.dps:
+        out["dps"] = args.dps
     lines = [f"freefim density: {net.activation.name}/{net.weights}, sigma_w2={net.sigma_w2:g}, "
              f"sigma_b2={net.sigma_b2:g}, depth={net.depth}, q0={net.q0:g}",
-             f"moments: m1 = {float(moments.m1):.10g}, m2 = {float(moments.m2):.10g}",
+             f"moments: m1 = {shown(moments.m1)}, m2 = {shown(moments.m2)}",
              "support: " + (", ".join(f"[{a:.10g}, {b:.10g}]" for a, b in support) or "(none: atoms only)"),
              "atoms:   " + (", ".join(f"{a.mass:.10g} at {a.location:.10g}" for a in spec.atoms) or "(none)")]
-    if support:
-        peak = spec.peak()
+    if peak is not None:
         # a density diverging at an edge: height null and "diverges": true
         out["peak"] = {"location": peak.location, "height": peak.height, "diverges": math.isinf(peak.height)}
         lines.append(f"peak:    density {peak.height:.6g} at x = {peak.location:.10g}")
     step = max(1, len(x) // 20)
     lines.append(f"{'x':>16}  {'density':>14}")
-    lines += [f"{xi:16.8g}  {di:14.8g}" for xi, di in zip(x[::step], dens[::step])]
+    lines += [f"{xi:16.8g}  {shown(di):>14}" for xi, di in zip(x[::step], dens[::step])]
     return out, "\n".join(lines)
 
 
@@ -214,7 +231,9 @@ def add_commands(subparsers):
     group = p.add_mutually_exclusive_group()
     group.add_argument("--points", type=integer, default=200, help="number of evenly spaced points (default %(default)s)")
     group.add_argument("--x", type=number, nargs="+", help="evaluate at these points")
-    p.add_argument("--dps", type=integer, default=None, help="refine in mpmath with this many digits (>= 16)")
+    p.add_argument("--dps", type=integer, default=None,
+                   help="refine in mpmath with this many digits (16 to 1000); the density and moments are then "
+                   "printed with all of them (JSON: decimal strings)")
     p.set_defaults(run=_density)
 
 

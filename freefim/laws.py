@@ -737,7 +737,7 @@ class SmoothLaw(Law):
 
     @cached_property
     def _sup(self):
-        """:math:`\sup r` (the top of the cut is ``1/_sup``): ``upper`` for the built-ins (exact), the
+        r""":math:`\sup r` (the top of the cut is ``1/_sup``): ``upper`` for the built-ins (exact), the
         largest extremum of ``r`` found by bisection for a user activation."""
         if getattr(self.activation, "exact_derivatives", False):
             return float(self.upper)
@@ -892,8 +892,8 @@ class SmoothLaw(Law):
 def _aaa(z, f, weight=None, tol=1e-13, mmax=120):
     """AAA rational approximation (Nakatsukasa, Sete & Trefethen 2018) of samples ``f`` at
     ``z``, with the error measured in ``weight |f - r|`` (greedy choice and least squares):
-    ``(support points, values, weights)`` of the barycentric form, or ``None`` if the greedy
-    iteration does not reach ``tol`` (relative to ``max weight |f|``) within ``mmax`` terms."""
+    ``(support points, values, weights)`` of the barycentric form, stopped at ``tol`` (relative
+    to ``max weight |f|``) or after ``mmax`` terms with the best iterate."""
     z, f = np.asarray(z, dtype=complex), np.asarray(f, dtype=complex)
     weight = np.ones(z.size) if weight is None else np.asarray(weight, dtype=float)
     free = np.ones(z.size, dtype=bool)
@@ -901,13 +901,15 @@ def _aaa(z, f, weight=None, tol=1e-13, mmax=120):
     cauchy = np.empty((z.size, mmax), dtype=complex)
     r = np.full(z.size, f.mean())
     scale = float(np.max(weight * np.abs(f)))
-    wj = None
+    wj, best = None, None
     with np.errstate(all="ignore"):
         for m in range(mmax):
             err = np.where(free, weight * np.abs(f - r), 0)
             j = int(np.argmax(err))
             if err[j] <= tol * scale:
                 return z[idx], f[idx], wj
+            if best is None or err[j] < best[0]:
+                best = (err[j], z[idx], f[idx], wj)
             idx.append(j)
             free[j] = False
             cauchy[:, m] = 1 / (z - z[j])
@@ -917,7 +919,8 @@ def _aaa(z, f, weight=None, tol=1e-13, mmax=120):
             wj = np.linalg.svd(loewner, full_matrices=False)[2][-1].conj()
             r = f.copy()
             r[free] = (c @ (wj * fj)) / (c @ wj)
-    return None
+    # not converged to tol: the best iterate of the greedy run (the certificate decides)
+    return None if best is None or not np.isfinite(best[0]) else best[1:]
 
 
 def _barycentric(w, zj, fj, wj):

@@ -871,6 +871,13 @@ class SmoothLaw(Law):
         if idx.size:
             vi = v[idx]
             k, dk = _barycentric(vi, zj, fj, wj)
+            # the fit lives on the upper half-plane: on the real axis (outside the support) its
+            # imaginary part is rounding-level noise; remove it near the axis, so that S is real
+            # there and continuous across it (the solver's real roots outside the support)
+            near = np.flatnonzero((np.abs(vi.imag) < 0.1 * (1 + np.abs(vi))) & (vi.real > -1))
+            if near.size:
+                k0 = _barycentric(vi[near].real + 0j, zj, fj, wj)[0]
+                k[near] -= 1j * k0.imag
             with np.errstate(all="ignore"):
                 inv = 1 / (1 + vi)
                 a = 1 / self._sup + k * inv

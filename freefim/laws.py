@@ -13,10 +13,37 @@ Each law exposes what the solver and the tests need: ``s_transform(w)``
 returning ``(S(w), S'(w))`` with rational operations only (so it runs on
 complex numpy arrays and on object arrays of ``mpmath.mpc`` alike), the first
 two moments, its atoms and an upper bound of its support.
+
+Smooth activations (:class:`SmoothLaw`).  The transform of
+:math:`\rho = \mathrm{law}(c\,\phi'(\sqrt q Z)^2)` is computed exactly (to ~1e-10..1e-15) by a
+composite Gauss–Legendre rule with pole subtraction (``_psi``), but inverting it by Newton at
+every chain evaluation costs ~10 quadratures per point and layer.  So each law builds, once,
+a rational (AAA, Nakatsukasa–Sète–Trefethen 2018) approximation of
+:math:`k(w) = (S(w) - S(\infty))(1 + w)`, :math:`S(\infty) = 1/\sup r`, from samples that need
+no inversion: points :math:`\xi = 1/y` on the cut :math:`[0, \sup r]` (boundary values), at
+heights above it, clustered geometrically at both ends, on the real axis outside it and far
+away, each mapped exactly by ``_psi`` (one vectorised call).  Why this form: ``S`` is bounded
+(``chi`` itself has a pole at ``w = -1`` and is huge near it); subtracting :math:`S(\infty)` with
+:math:`\chi - 1/U = (U - \xi)/(U\xi)` taken from the exact gap makes :math:`S(\infty)` (the
+inverse-square-root top, hence the support edge of every law built from it) exact, and the
+AAA error is weighted by :math:`1/|1+w|`, the factor by which an error in ``k`` enters ``S``.
+The rational is fitted on the upper half ``w``-plane, the lower one follows from
+:math:`S(\bar w) = \overline{S(w)}`, real ``w`` give real ``S``; ``S'`` is the barycentric
+derivative.  Next to ``w = -1`` (``y -> infinity``, where :math:`\rho` has mass at every scale
+and the boundary curve of the image hugs the real axis) no rational of modest degree
+converges, so a box there is left to the exact damped Newton, started from an immutable
+table of exact ``(w, chi, psi')`` (no warm-start state).  Certificate: at build time the
+relative error of ``S`` is measured on a separate jittered sample set (including points just
+across the cut, the analytic continuation the solver's iterates need) and must be below
+``SmoothLaw.certify_tol`` (1e-9), else a larger box is tried, else every evaluation is the
+exact Newton; the figure is ``SmoothLaw.certificate`` (tanh laws: 2e-12..5e-11, the larger
+values where ``_psi`` itself jitters next to a quadrature node).  ``dps``: the float value is
+polished by Newton with the quadrature at the working precision, as before.
 """
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import mpmath
 import numpy as np
@@ -251,7 +278,8 @@ class SmoothLaw(Law):
     :math:`\psi'`) are subtracted on every panel they come close to and integrated there
     exactly (a logarithm and a rational term), so the rule only sees analytic remainders
     and boundary values on the support come out to rounding accuracy.
-    :math:`\chi = \psi^{-1}(w)` is found by Newton's method, kept in the half-plane of
+    ``S`` itself comes from a certified rational approximation (module docstring); where it is
+    not certified, :math:`\chi = \psi^{-1}(w)` is found by Newton's method, kept in the half-plane of
     ``w`` (``psi`` maps each half-plane into itself) and on the real branch through
     :math:`\chi(0) = 0` for real ``w``; then :math:`S = \chi (1+w)/w`,
     :math:`S' = \frac{1+w}{w\,\psi'(\chi)} - \frac{\chi}{w^2}`.
@@ -471,21 +499,14 @@ class SmoothLaw(Law):
         return psi, dpsi
 
     # ------------------------------------------------------------------ chi = psi^{-1} (float)
-    def _start(self, w):
-        """A first guess of ``chi(w)``: the previous call's root moved by ``(w - w_0)/psi'``
-        (the solver evaluates the chain again and again at nearby points), else the
-        ``chi`` of the two-atom law with the same ``m1``, ``m2``."""
+    def _start(self, w, guess=None):
+        """A first guess of ``chi(w)``: ``guess`` (the rational's value) where it is finite, else
+        the ``chi`` of the two-atom law with the same ``m1``, ``m2``."""
         c, p = self._m2f / self._m1f, self._m1f ** 2 / self._m2f
         with np.errstate(all="ignore"):
             y = w / ((p + w) * c)
-            last = self.__dict__.get("_last")
-            if last is not None and last[0].shape == w.shape:
-                w0, y0, d0 = last
-                pred = y0 + (w - w0) / d0
-                near = np.abs(w - w0) <= 0.2 * np.abs(w) + 1e-3
-                # where psi is flat (|psi'| tiny: y far out, w near -1) the linear step overshoots
-                pred = np.where(np.isfinite(pred) & (np.abs(pred - y0) <= 0.5 * np.abs(y0) + 1e-3 * self._top), pred, y0)
-                y = np.where(near & np.isfinite(pred), pred, y)
+        if guess is not None:
+            y = np.where(np.isfinite(guess), guess, y)
         return y
 
     def _newton_chi(self, w, y, iters=60):
@@ -565,12 +586,15 @@ class SmoothLaw(Law):
                 break
         return np.where(done, y, np.nan), np.where(done, dpsi, np.nan), done
 
-    def _chi(self, w):
-        """``chi(w)`` and ``psi'(chi)`` (float, vectorised); ``nan`` where ``w`` has no preimage
-        on the branch (real ``w <= -1``).  Points where Newton fails are reached again along
-        ``w s``, ``s = 1/4 .. 1``, from ``chi(0) = 0``."""
+    def _chi(self, w, guess=None):
+        """``chi(w)`` and ``psi'(chi)`` (float, vectorised) by the exact damped Newton, started
+        from ``guess`` (default: the rational's value); ``nan`` where ``w`` has no preimage on the
+        branch (real ``w <= -1``).  Points where Newton fails are reached again along ``w s``,
+        ``s = 1/4 .. 1``, from ``chi(0) = 0``."""
         w = np.asarray(w, dtype=complex)
-        start = self._start(w)
+        if guess is None:
+            guess = self._rational_chi(w)[0]
+        start = self._start(w, guess)
         y, dpsi, ok = self._newton_chi(w, start.copy())
         # a start on the cut beyond the top (1/upper) for a complex w: Newton may not come back
         # from there; again from just below the top, where psi ~ (top - y)^(-1/2) reaches |w|
@@ -589,9 +613,6 @@ class SmoothLaw(Law):
                 if not okk.any():
                     break
             y[retry], dpsi[retry] = yk, dk
-        good = np.isfinite(y)
-        if good.any():
-            self._last = (w, np.where(good, y, self._start(w)), np.where(good, dpsi, self._m1f))
         return y, dpsi
 
     # ------------------------------------------------------------------ mpmath
@@ -695,11 +716,230 @@ class SmoothLaw(Law):
         w = np.asarray(w, dtype=complex)
         shape = w.shape
         wr = w.ravel()
-        y, dpsi = self._chi(wr)
-        zero = wr == 0
-        safe = np.where(zero, 1, wr)
-        with np.errstate(all="ignore"):
-            s = np.where(zero, 1 / self._m1f, y * (1 + wr) / safe)
-            ds = np.where(zero, 1 / self._m1f - self._m2f / self._m1f ** 3,
-                          (1 + wr) / (safe * dpsi) - y / (safe * safe))
+        s, ds, ok = self._rational_s(wr)
+        miss = np.flatnonzero(~ok)
+        if miss.size:  # outside the certified region: the exact Newton, from the table's value
+            wm = wr[miss]
+            y, dpsi = self._chi(wm, self._table_start(wm))
+            zero = wm == 0
+            safe = np.where(zero, 1, wm)
+            with np.errstate(all="ignore"):
+                s[miss] = np.where(zero, 1 / self._m1f, y * (1 + wm) / safe)
+                ds[miss] = np.where(zero, 1 / self._m1f - self._m2f / self._m1f ** 3,
+                                    (1 + wm) / (safe * dpsi) - y / (safe * safe))
         return s.reshape(shape), ds.reshape(shape)
+
+    # ------------------------------------------------------------------ the rational S (float)
+    #: the part of the upper half w-plane next to w = -1 left to the exact Newton (Re w, Re w, |Im w|)
+    _boxes = ((-3.0, -0.8, 1.0), (-5.0, -0.6, 2.5))
+    #: the largest relative error of S on the certification set that is accepted
+    certify_tol = 1e-9
+
+    @cached_property
+    def _sup(self):
+        r""":math:`\sup r` (the top of the cut is ``1/_sup``): ``upper`` for the built-ins (exact), the
+        largest extremum of ``r`` found by bisection for a user activation."""
+        if getattr(self.activation, "exact_derivatives", False):
+            return float(self.upper)
+        return float(max([e[1] for e in self._pieces[1]] + [float(np.max(self._r))]))
+
+    def _xi_samples(self, n, rng=None):
+        """Points ``xi = 1/y`` (``Im y >= 0``) where ``psi`` is sampled, with ``U - xi`` exact
+        (``U = sup r``): the cut ``[0, U]`` (boundary values), heights above it, clustered
+        geometrically at both ends; the real axis outside the support; far points.  With
+        ``rng``: a jittered set (and points just across the cut) for the certificate."""
+        U = self._sup
+        g = np.geomspace
+        lo = np.concatenate([g(1e-3, 0.5, n), np.linspace(0.02, 0.98, n)])
+        top = g(1e-14, 0.5, n)  # 1 - s
+        far = g(1e-3, 1e4, n)
+        out_hi, out_lo = g(1e-14, 1e4, n), g(1e-3, 1e4, n)
+        if rng is not None:
+            jit = lambda v: v * np.exp(rng.uniform(-0.3, 0.3, v.size))  # noqa: E731
+            lo, top, far, out_hi, out_lo = jit(lo), jit(top), jit(far), jit(out_hi), jit(out_lo)
+            lo, top = lo[(lo > 0) & (lo < 1)], top[(top > 0) & (top < 1)]
+        s, gap = np.concatenate([lo, 1 - top]), np.concatenate([1 - lo, top])  # gap = 1 - s, exact
+        a, d = U * s, U * np.minimum(s, gap)
+        xs, gaps = [a], [U * gap]
+        heights = [-1e-6, -1e-3, -0.03, -0.3, -3.0] + ([1e-6, 1e-4] if rng is not None else [])
+        for h in heights:
+            xs.append(a + 1j * h * d)
+            gaps.append(U * gap - 1j * h * d)
+        xs += [U * (1 + out_hi), -U * out_lo]
+        gaps += [-U * out_hi, U * (1 + out_lo)]
+        for th in np.linspace(0.05, np.pi - 0.05, 10):
+            v = U * far * np.exp(-1j * th)
+            xs.append(v), gaps.append(U - v)
+        return np.concatenate(xs), np.concatenate(gaps)
+
+    def _sample_k(self, xi, gap):
+        r"""Exact ``w = psi(1/xi)`` (sheet of the upper half-plane), ``S(w)`` and the fitted
+        :math:`k(w) = (S(w) - S(\infty))(1 + w)`, :math:`S(\infty) = 1/\sup r`, with
+        :math:`\chi - 1/U = (U - \xi)/(U \xi)` taken from the exact gap (no cancellation at the top)."""
+        U = self._sup
+        y = 1 / xi
+        w, _ = self._psi(y, np.ones(xi.size))
+        with np.errstate(all="ignore"):
+            s = y * (1 + w) / w
+            near = (s - 1 / U) * (1 + w)
+            dy = gap / (U * xi)
+            far = (1 + w) * (dy * (1 + w) + 1 / U) / w
+            k = np.where(np.abs(w) < 1, near, far)
+        return w, s, k
+
+    @staticmethod
+    def _in_box(w, box):
+        lo, hi, im = box
+        return (w.real > lo) & (w.real < hi) & (np.abs(w.imag) < im)
+
+    @cached_property
+    def _rational(self):
+        r"""``(support, values, weights, box, certificate)`` of the AAA fit of :math:`k(w)` on the
+        upper half w-plane outside ``box``, or ``None`` when no box passes the certificate."""
+        with np.errstate(all="ignore"):
+            w, s, k = self._sample_k(*self._xi_samples(40))
+            wt, st, kt = self._sample_k(*self._xi_samples(23, np.random.default_rng(14)))
+        best = None
+        for box in self._boxes:
+            keep = np.isfinite(k) & np.isfinite(w) & (w != 0) & ~self._in_box(w, box) & (w.imag >= 0)
+            wk, ik = np.unique(w[keep], return_index=True)
+            fit = _aaa(wk, k[keep][ik], 1 / np.maximum(1, np.abs(1 + wk)))
+            if fit is None:
+                continue
+            test = np.isfinite(kt) & np.isfinite(wt) & (wt != 0) & ~self._in_box(wt, box) & (wt.imag >= 0)
+            approx = 1 / self._sup + _barycentric(wt[test], *fit)[0] / (1 + wt[test])
+            err = float(np.max(np.abs(approx - st[test]) / np.abs(st[test])))
+            if err <= self.certify_tol:
+                return fit + (box, err)
+        return best
+
+    @cached_property
+    def _table(self):
+        """Exact ``(w, chi, psi')`` on the cut next to ``xi = 0`` (geometric down to 1e-13 of the
+        support), at heights above it and on the negative real ``xi`` axis: the starts of the
+        exact Newton where the rational is not used (next to ``w = -1``)."""
+        U = self._sup
+        s = np.geomspace(1e-13, 0.6, 160)
+        xi = np.concatenate([U * s * (1 - 1j * h) for h in (0, 1e-6, 1e-4, 1e-2, 0.1, 0.3, 1.0, 3.0)]
+                            + [-U * np.geomspace(1e-13, 10, 100)])
+        y = 1 / xi
+        with np.errstate(all="ignore"):
+            w, d = self._psi(y, np.ones(xi.size))
+        keep = np.isfinite(w) & np.isfinite(d) & (d != 0)
+        return w[keep], y[keep], d[keep]
+
+    def _table_start(self, w):
+        """A start for the exact Newton: the nearest table point ``(w_i, y_i)`` moved by
+        ``(w - w_i)/psi'(y_i)`` (conjugated for ``Im w < 0``), where that step is small."""
+        tw, ty, td = self._table
+        lower = w.imag < 0
+        v = np.where(lower, w.conj(), w)
+        out = np.full(w.shape, np.nan, dtype=complex)
+        for lo in range(0, v.size, 512):
+            vb = v[lo:lo + 512]
+            j = np.argmin(np.abs(vb[:, None] - tw[None, :]), axis=1)
+            with np.errstate(all="ignore"):
+                pred = ty[j] + (vb - tw[j]) / td[j]
+            pred = np.where(np.abs(pred - ty[j]) <= 0.5 * np.abs(ty[j]), pred, ty[j])
+            out[lo:lo + 512] = pred
+        out = np.where(lower, out.conj(), out)
+        return np.where(w.imag == 0, out.real + 0j, out)
+
+    @property
+    def certificate(self):
+        """Largest relative error of the rational ``S`` on the certification set (``None``: no
+        rational, every evaluation is the exact Newton)."""
+        r = self._rational
+        return None if r is None else r[-1]
+
+    def _rational_s(self, w, check=True):
+        """``S``, ``S'`` from the rational and the mask where it is certified (``Im w < 0`` by
+        ``S(conj w) = conj S(w)``; real ``w`` real)."""
+        r = self._rational
+        s = np.full(w.shape, np.nan, dtype=complex)
+        ds = s.copy()
+        if r is None:
+            return s, ds, np.zeros(w.shape, dtype=bool)
+        zj, fj, wj, box, _ = r
+        lower = w.imag < 0
+        v = np.where(lower, w.conj(), w)
+        if check:
+            ok = np.isfinite(v) & (w != 0) & ~self._in_box(v, box) & ~((w.imag == 0) & (w.real <= -1))
+        else:
+            ok = np.isfinite(v) & (w != -1)
+        idx = np.flatnonzero(ok)
+        if idx.size:
+            vi = v[idx]
+            k, dk = _barycentric(vi, zj, fj, wj)
+            # the fit lives on the upper half-plane: on the real axis (outside the support) its
+            # imaginary part is rounding-level noise; remove it near the axis, so that S is real
+            # there and continuous across it (the solver's real roots outside the support)
+            near = np.flatnonzero((np.abs(vi.imag) < 0.1 * (1 + np.abs(vi))) & (vi.real > -1))
+            if near.size:
+                k0 = _barycentric(vi[near].real + 0j, zj, fj, wj)[0]
+                k[near] -= 1j * k0.imag
+            with np.errstate(all="ignore"):
+                inv = 1 / (1 + vi)
+                a = 1 / self._sup + k * inv
+                b = (dk - k * inv) * inv
+            a, b = np.where(lower[idx], a.conj(), a), np.where(lower[idx], b.conj(), b)
+            real = w[idx].imag == 0
+            s[idx], ds[idx] = np.where(real, a.real, a), np.where(real, b.real, b)
+        ok &= np.isfinite(s) & np.isfinite(ds)
+        return s, ds, ok
+
+    def _rational_chi(self, w, check=True):
+        """``chi = S w / (1 + w)`` from the rational (``nan`` where it is not certified)."""
+        s, ds, ok = self._rational_s(w, check)
+        with np.errstate(all="ignore"):
+            y = s * w / (1 + w)
+        return np.where(ok, y, np.nan), ok
+
+
+def _aaa(z, f, weight=None, tol=1e-13, mmax=120):
+    """AAA rational approximation (Nakatsukasa, Sete & Trefethen 2018) of samples ``f`` at
+    ``z``, with the error measured in ``weight |f - r|`` (greedy choice and least squares):
+    ``(support points, values, weights)`` of the barycentric form, stopped at ``tol`` (relative
+    to ``max weight |f|``) or after ``mmax`` terms with the best iterate."""
+    z, f = np.asarray(z, dtype=complex), np.asarray(f, dtype=complex)
+    weight = np.ones(z.size) if weight is None else np.asarray(weight, dtype=float)
+    free = np.ones(z.size, dtype=bool)
+    idx = []
+    cauchy = np.empty((z.size, mmax), dtype=complex)
+    r = np.full(z.size, f.mean())
+    scale = float(np.max(weight * np.abs(f)))
+    wj, best = None, None
+    with np.errstate(all="ignore"):
+        for m in range(mmax):
+            err = np.where(free, weight * np.abs(f - r), 0)
+            j = int(np.argmax(err))
+            if err[j] <= tol * scale:
+                return z[idx], f[idx], wj
+            if best is None or err[j] < best[0]:
+                best = (err[j], z[idx], f[idx], wj)
+            idx.append(j)
+            free[j] = False
+            cauchy[:, m] = 1 / (z - z[j])
+            c = cauchy[free, :m + 1]
+            fj = f[idx]
+            loewner = (f[free][:, None] - fj[None, :]) * c * weight[free][:, None]
+            wj = np.linalg.svd(loewner, full_matrices=False)[2][-1].conj()
+            r = f.copy()
+            r[free] = (c @ (wj * fj)) / (c @ wj)
+    # not converged to tol: the best iterate of the greedy run (the certificate decides)
+    return None if best is None or not np.isfinite(best[0]) else best[1:]
+
+
+def _barycentric(w, zj, fj, wj):
+    """The barycentric rational and its derivative at ``w`` (a support point: its value, and
+    the derivative a hair away)."""
+    w = np.asarray(w, dtype=complex)
+    hit = np.isin(w, zj)
+    w = np.where(hit, w * (1 + 1e-13) + 1e-300, w)
+    with np.errstate(all="ignore"):
+        c = 1 / (w[:, None] - zj[None, :])
+        num, den = c @ (wj * fj), c @ wj
+        r = num / den
+        c2 = c * c
+        dr = (-(c2 @ (wj * fj)) + r * (c2 @ wj)) / den
+    return r, dr

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .laws import Bernoulli, FreeProduct, MarchenkoPastur, SmoothLaw
 
@@ -44,9 +45,16 @@ def rho_law(activation, q, sigma_w2, weights, fn=math):
     for smooth ones."""
     p = activation.derivative_law(q, fn)
     if p is None:
-        law = SmoothLaw(activation, q, sigma_w2, fn)
+        law = _smooth_law(activation, q, sigma_w2, fn)
         return FreeProduct(law, MarchenkoPastur(1 + 0 * sigma_w2)) if weights == "gaussian" else law
     return bernoulli_rho(p, sigma_w2, weights)
+
+
+@lru_cache(maxsize=64)
+def _smooth_law(activation, q, scale, fn):
+    """One :class:`~freefim.laws.SmoothLaw` per (activation, q, scale): its rational S-transform is
+    built once, and a network at a fixed point (``q_l = q*``) reuses it at every layer."""
+    return SmoothLaw(activation, q, scale, fn)
 
 
 def bernoulli_rho(p, sigma_w2, weights):
@@ -72,13 +80,18 @@ def mean_field(net, fn=math):
     sw2, sb2 = convert(net.sigma_w2), convert(net.sigma_b2)
     q, qh, p, chi, rho = [None] * (L + 1), [None] * (L + 1), [None] * (L + 1), [None] * (L + 1), [None] * (L + 1)
     qh[0] = convert(net.q0)
+    eps = float(fn.eps) if hasattr(fn, "mpf") else 2.2e-16
     for l in range(1, L + 1):
         q[l] = sw2 * qh[l - 1] + sb2
         _check_range(net, f"q_{l}", q[l])
         if l == L:
             break
         qh[l] = net.activation.second_moment(q[l], fn)
-        rho[l] = rho_law(net.activation, q[l], sw2, net.weights, fn)
+        prev = rho[l - 1]
+        if prev is not None and p[l - 1] is None and abs(q[l] - q[l - 1]) <= 5 * eps * abs(q[l - 1]):
+            rho[l] = prev  # at a fixed point (q_l = q* to rounding): one law, one rational S
+        else:
+            rho[l] = rho_law(net.activation, q[l], sw2, net.weights, fn)
         p[l] = net.activation.derivative_law(q[l], fn)
         chi[l] = rho[l].m1
     return MeanField(tuple(q), tuple(qh), tuple(p), tuple(chi), tuple(rho))

@@ -239,15 +239,13 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
     x = np.asarray(x, dtype=float).ravel()
     if len(chain.layers) == 1 and isinstance(chain.layers[0][1], SmoothLaw):
         # mu_2 = qh_1 + qh_0 rho_1 is explicit: w = psi(qh_0/(z - qh_1)), t = qh_0 (1 + w)/w, with no
-        # inversion of psi (whose top is an inverse square root); the law keeps (w, y) as the
-        # start of its inversion, so chain.forward(t) lands on y at once
+        # inversion of psi (whose top is an inverse square root)
         qh, law = chain.layers[0]
         z = x + 1j * eta_final
         y = chain.qh0 / (z - qh)
         w, dpsi = law._psi(y, -np.ones(x.shape))  # z in the upper half-plane: y in the lower
         # on the cut a density below the float range leaves w real: keep it in the lower half-plane
         w = np.where((w.imag == 0) & (y.real * float(law.upper) > 1), w.real - 1e-300j, w)
-        law._last = (w, y, dpsi)
         return chain.qh0 * (1 + w) / w, z
     m1, m2 = chain.moments()
     if scale is None:
@@ -308,11 +306,7 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
             # ... unless a real t falls on a cut of the chain (inside a support where the density is
             # below rounding level next to an edge): there the complex root is the answer
             real = tf[snap].real + 0j
-            saved = [law.__dict__.get("_last") for _, law in chain.layers]  # warm starts of the laws
             fine = np.isfinite(chain.forward(real)[2])
-            for (_, law), last in zip(chain.layers, saved):
-                if last is not None:
-                    law._last = last
             tf[snap[fine]] = real[fine]
     t = np.where(ok, tf, t)
     z = np.where(ok, zf, x + 1j * eta)

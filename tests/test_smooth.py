@@ -126,3 +126,79 @@ def test_depth2_mass_with_mass_at_every_scale_near_the_edge(activation, weights)
     assert spec.continuous_mass == pytest.approx(1, abs=1e-9)
     assert spec.numeric_moment(1) == pytest.approx(float(spec.moments.m1), rel=1e-9)
     assert spec.numeric_moment(2) == pytest.approx(float(spec.moments.m2), rel=1e-9)
+
+
+# --------------------------------------------------------------------------- rational S (issue 14)
+def _tanh_law(q=0.1, scale=1.2):
+    from freefim.laws import SmoothLaw
+    return SmoothLaw(get_activation("tanh"), q, scale)
+
+
+def test_rational_s_matches_the_exact_psi():
+    law = _tanh_law()
+    assert law.certificate is not None and law.certificate < 1e-9
+    U = law._sup
+    rng = np.random.default_rng(7)
+    s = np.concatenate([10.0 ** rng.uniform(-3, -0.3, 40), 1 - 10.0 ** rng.uniform(-13, -0.3, 40)])
+    h = 10.0 ** rng.uniform(-8, 0.5, s.size) * np.minimum(s, 1 - s)
+    xi = np.concatenate([U * s, U * s - 1j * U * h, U * (1 + 10.0 ** rng.uniform(-12, 2, 20)),
+                         -U * 10.0 ** rng.uniform(-2, 2, 20)])
+    y = 1 / xi
+    w, _ = law._psi(y, np.ones(xi.size))
+    exact = y * (1 + w) / w
+    for sign in (1, -1):  # the lower half-plane by conjugation
+        ww = w if sign == 1 else w.conj()
+        approx, _, ok = law._rational_s(ww)
+        ref = exact if sign == 1 else exact.conj()
+        assert ok.mean() > 0.4  # the rest: next to w = -1, the exact Newton
+        np.testing.assert_allclose(approx[ok], ref[ok], rtol=1e-10)
+        # residual psi(chi(w)) - w, chi from the full s_transform (rational or exact Newton)
+        full, _ = law.s_transform(ww)
+        chi = full * ww / (1 + ww)
+        back, dpsi = law._psi(chi, np.where(ww.imag < 0, -1.0, 1.0))
+        scale_w = np.abs(dpsi * chi) + np.abs(ww)
+        assert np.max(np.abs(back - ww) / scale_w) < 1e-9
+
+
+def test_rational_s_derivative_and_statelessness():
+    law = _tanh_law()
+    w = np.array([0.3 - 0.2j, -0.5 - 0.01j, 2.0 - 5j, -2.5 - 0.3j, 40 - 900j, -1.05 - 0.02j])
+    s1, d1 = law.s_transform(w)
+    law.s_transform(np.array([5.0 - 1j, -0.99 - 1e-3j]))  # another call in between changes nothing
+    s2, d2 = law.s_transform(w)
+    np.testing.assert_array_equal(s1, s2)
+    np.testing.assert_array_equal(d1, d2)
+    h = 1e-6 * np.abs(w)
+    fd = (law.s_transform(w + h)[0] - law.s_transform(w - h)[0]) / (2 * h)
+    np.testing.assert_allclose(d1, fd, rtol=1e-6)
+
+
+def test_fixed_point_builds_one_law():
+    from freefim.criticality import critical_point
+    spec = Spectrum(critical_point("tanh", "orthogonal", q_star=0.1).network(30))
+    assert len({id(law) for _, law in spec.chain.layers}) == 1
+
+
+SOFTPLUS_LIKE = Activation.from_callable(lambda u: np.tanh(u) + 0.1 * u, name="tanh_plus_linear")
+
+
+@pytest.mark.parametrize("activation, weights, depth", [
+    ("tanh", "orthogonal", 5), ("erf", "orthogonal", 5), ("sigmoid", "gaussian", 5),
+    ("tanh", "gaussian", 10),
+])
+def test_mass_and_exact_moments_deeper(activation, weights, depth):
+    sw2 = 4.0 if activation == "sigmoid" else SW2
+    spec = Spectrum(Network(activation, weights, sw2, SB2, depth))
+    assert spec.continuous_mass == pytest.approx(1, abs=1e-8)
+    assert spec.numeric_moment(1) == pytest.approx(float(spec.moments.m1), rel=1e-8)
+    assert spec.numeric_moment(2) == pytest.approx(float(spec.moments.m2), rel=1e-8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activation, weights, depth", [("tanh", "gaussian", 30), (SOFTPLUS_LIKE, "orthogonal", 5)])
+def test_mass_and_exact_moments_battery(activation, weights, depth):
+    sw2 = 4.0 if activation == "sigmoid" else SW2
+    spec = Spectrum(Network(activation, weights, sw2, SB2, depth))
+    assert spec.continuous_mass == pytest.approx(1, abs=1e-8)
+    assert spec.numeric_moment(1) == pytest.approx(float(spec.moments.m1), rel=1e-8)
+    assert spec.numeric_moment(2) == pytest.approx(float(spec.moments.m2), rel=1e-8)

@@ -45,15 +45,17 @@ def rho_law(activation, q, sigma_w2, weights, fn=math):
     for smooth ones."""
     p = activation.derivative_law(q, fn)
     if p is None:
-        law = _smooth_law(activation, q, sigma_w2, fn)
+        law = _smooth_law(activation, q, sigma_w2, fn, getattr(fn, "dps", None))
         return FreeProduct(law, MarchenkoPastur(1 + 0 * sigma_w2)) if weights == "gaussian" else law
     return bernoulli_rho(p, sigma_w2, weights)
 
 
 @lru_cache(maxsize=64)
-def _smooth_law(activation, q, scale, fn):
+def _smooth_law(activation, q, scale, fn, dps):
     """One :class:`~freefim.laws.SmoothLaw` per (activation, q, scale): its rational S-transform is
-    built once, and a network at a fixed point (``q_l = q*``) reuses it at every layer."""
+    built once, and a network at a fixed point (``q_l = q*``) reuses it at every layer.  ``dps``
+    (mpmath's working precision, ``None`` for floats) is part of the key: equal ``mpf`` values at
+    two precisions must not share a law whose moments were computed at the lower one."""
     return SmoothLaw(activation, q, scale, fn)
 
 

@@ -107,12 +107,15 @@ class Sample:
     def split_atoms(self, k, rtol=1e-9):
         """Mask of network ``k``'s eigenvalues sitting on one of its predicted atoms (to ``rtol`` of the
         largest eigenvalue: the accuracy of ``eigvalsh``)."""
-        ev = self.eigenvalues[k]
-        on = np.zeros(ev.shape, dtype=bool)
-        atol = rtol * max(float(np.max(np.abs(ev))), 1e-300)
+        on = np.zeros(self.eigenvalues[k].shape, dtype=bool)
         for location, _ in self.chain(k).atoms():
-            on |= np.abs(ev - location) <= atol
+            on |= self.on_atom(k, location, rtol)
         return on
+
+    def on_atom(self, k, location, rtol=1e-9):
+        """Mask of network ``k``'s eigenvalues equal to ``location`` up to ``rtol`` of its largest one."""
+        ev = self.eigenvalues[k]
+        return np.abs(ev - location) <= rtol * max(float(np.max(np.abs(ev))), 1e-300)
 
     def summary(self):
         """Mean and spread over trials of ``m1 = tr H/M``, ``m2 = tr H^2/M`` and ``lambda_max``."""
@@ -357,9 +360,7 @@ def compare(net, width=1000, trials=2, seed=None, bins=60, bias=False, progress=
         found, own, where = [], [], []
         for k in range(smp.trials):
             loc, mass = own_atoms[k][i]
-            ev = smp.eigenvalues[k]
-            # eigvalsh is accurate to rounding of the largest eigenvalue, not of the atom's location
-            found.append(float(np.mean(np.abs(ev - loc) <= 1e-9 * np.max(np.abs(ev)))) if mass > 0 else 0.0)
+            found.append(float(np.mean(smp.on_atom(k, loc))) if mass > 0 else 0.0)
             own.append(mass)
             where.append(loc)
         atoms.append({"location": atom.location, "predicted": atom.mass, "found": float(np.mean(found)),

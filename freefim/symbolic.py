@@ -365,14 +365,20 @@ class SymbolicChain:
 
     def atoms(self):
         r"""Atoms of :math:`\mu_L`: Belinschi's rule for :math:`\boxtimes`, a shift for :math:`\boxplus\delta`."""
-        values = {}
-        for k, v in self.parameters:  # later placeholders may refer to earlier ones
-            values[k] = sp.N(sp.sympify(v).subs(values), 30)
+        values = self.parameter_values(30)
         atoms = PointMass(self.qh0).atoms
         for qh, law in self.layers:
             atoms = tuple((sp.simplify(qh + a), m)
                           for a, m in _combine_atoms(atoms, law.atoms, product=True, values=values))
         return atoms
+
+    def parameter_values(self, digits):
+        """Placeholder -> its value as a ``digits``-digit sympy Float (later placeholders may refer
+        to earlier ones)."""
+        values = {}
+        for k, v in self.parameters:
+            values[k] = sp.N(sp.sympify(v).subs(values), digits)
+        return values
 
     def subs(self, values):
         params = tuple((k, sp.sympify(v).subs(values)) for k, v in self.parameters)
@@ -630,10 +636,7 @@ class ClosedForm:
     def _values(self, dps=None):
         if self.free_symbols:
             raise ValueError(f"symbols {sorted(map(str, self.free_symbols))} have no value; use .subs()")
-        values = {}
-        for k, v in self.parameters.items():  # later placeholders may refer to earlier ones
-            values[k] = sp.N(sp.sympify(v).subs(values), dps or 20)
-        return values
+        return self.chain.parameter_values(dps or 20)
 
     @cached_property
     def _numeric_chain(self):

@@ -173,7 +173,9 @@ def _density(args):
     net = network_from_args(args)
     x = None if args.x is None else np.asarray(args.x, dtype=float)
     points = x.size if x is not None else args.points
-    blocks = min(20, max(1, points // 50))
+    # each block is one vectorised solve (its cost per layer does not depend on the points): blocks only
+    # for large point counts, so the progress bar does not slow the solve
+    blocks = min(10, max(1, points // 5000))
     # long solves (deep networks, many digits) show their stages on a terminal, never with --json
     with Progress(3 + blocks, f"density L={net.depth}", enabled=False if args.json else None) as bar:
         spec = Spectrum(net, dps=args.dps)

@@ -266,6 +266,10 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
         if todo.size == 0:
             break
         eta[todo] *= 10.0
+    if local_scale is None and chain.layers:
+        # resolve each point on its own scale (a law spanning decades has |x| << scale at its left end);
+        # the spectrum lies above qh_{L-1} > 0
+        local_scale = np.maximum(np.abs(x), 1e-3 * float(chain.layers[-1][0]))
     loc = np.full(x.shape, float(scale)) if local_scale is None else \
         np.minimum(float(scale), np.maximum(np.broadcast_to(local_scale, x.shape), 1e-300))
     eta_min = np.maximum(1e-10 * loc, eta_final)
@@ -524,6 +528,11 @@ class Spectrum:
         phys = self._physical(ts)
         if phys.all():
             edge = self._edge_from(ts[-1], qh0, points=8)
+            if edge is None:
+                # physical down to the pole t = qh0 of g_1: the run ends on the top atom Z(qh0+), below
+                # which the continuous part ends or accumulates
+                with np.errstate(all="ignore"):
+                    edge = float(self.chain.forward(np.array([ts[-1]], dtype=complex))[0][0].real)
         else:
             k = int(np.argmin(phys))
             edge = self._edge_from(ts[k - 1], ts[k])
@@ -531,37 +540,102 @@ class Spectrum:
 
     @cached_property
     def _support(self):
+        r"""Support intervals of the continuous part.
+
+        The continuous part lives on :math:`[\hat q_{L-1}, b]` (``H = qh I + PSD``), ``b`` the right edge.
+        The density is solved on a grid that resolves every scale: a cosine grid of
+        :math:`[\hat q_{L-1}, b]`, geometric grids from 1e-15 of its width up at the left end and on both
+        sides of every atom (where the intervals of the ordered phase accumulate); each change between
+        zero and positive density is refined to an edge.  Gaps are then certified: between two
+        neighbouring points of one gap the physical root ``t`` is real and ``Z`` is increasing on the
+        whole segment (``Z`` is the inverse of a Pick function there); a segment that fails hides an
+        interval or a gap and is refined (up to 6 rounds).  Every interval is verified by a
+        positive density at its interior points.
+        """
         if self.chain.depth == 1 or self.atom_mass > 1 - 1e-12:
             return ()
         right = self._right_edge()
-        left = float(self.chain.layers[-1][0])  # the continuous part lives on [qh_{L-1}, right]
-        n = 600
-        grid = left + (right - left) * (1 - np.cos(np.pi * (np.arange(n) + 0.5) / n)) / 2
-        grid = np.concatenate([[left - 1e-3 * (right - left)], grid, [right * (1 + 1e-6) + 1e-12]])
-        t, z = solve(self.chain, grid)
-        _, _, g = self.chain.forward(t)
-        dens = -np.imag(g - sum(a.mass / (z - a.location) for a in self.atoms)) / np.pi
-        inside = dens > 1e-9 * np.nanmax(dens)
+        left = float(self.chain.layers[-1][0])
         last = self.chain.layers[-1][1]
-        if last.continuous_from_zero and inside.any():
-            # rho_{L-1} has mass in every [0, eps]: the continuous part starts at qh_{L-1} itself
-            # (its density there may be far below the threshold, or spike)
-            inside[1:int(np.argmax(inside))] = True
-            if last.numerical:
-                # a smooth activation's rho lives on one interval [0, upper], and so does mu_L:
-                # a density below the threshold inside (it may fall by many decades) is no gap
-                inside[1:len(inside) - int(np.argmax(inside[::-1]))] = True
+        if last.numerical:
+            # a smooth activation's rho lives on one interval [0, upper] with mass at every scale at 0:
+            # so does mu_L on [qh_{L-1}, right]
+            return ((left, right),)
+        width = right - left
+        if not (math.isfinite(right) and width > 0):
+            raise ValueError(f"the support of {self._name()} could not be found (right edge {right!r})")
+        n = 600
+        geo = np.geomspace(1e-15, 1.0, 240)
+        parts = [left + width * (1 - np.cos(np.pi * (np.arange(n) + 0.5) / n)) / 2, left + width * geo]
+        for atom in self.atoms:
+            if left <= atom.location <= right:
+                parts += [atom.location + width * geo[:160], atom.location - width * geo[:160]]
+        grid = np.concatenate(parts)
+        grid = np.unique(grid[(grid > left) & (grid < right)])
+        grid = grid[~np.isin(grid, [a.location for a in self.atoms])]
+        grid = np.concatenate([grid, [right * (1 + 1e-6) + 1e-12 * abs(right)]])
+        t, dens = self._t_density(grid)
+        for _ in range(6):
+            new = self._uncertified_gaps(grid, t, dens)
+            if new.size == 0:
+                break
+            grid = np.concatenate([grid, new])
+            t_new, d_new = self._t_density(new)
+            order = np.argsort(grid, kind="stable")
+            grid, t, dens = grid[order], np.concatenate([t, t_new])[order], np.concatenate([dens, d_new])[order]
+        inside = dens > 0
+        if not inside.any():
+            raise ValueError(f"no continuous density found for {self._name()}, whose atoms hold "
+                             f"{self.atom_mass:.12g} of the mass")
         edges = []
+        if inside[0]:
+            edges.append(left)
         for i in np.flatnonzero(inside[1:] != inside[:-1]):
             j_in, j_out = (i, i + 1) if inside[i] else (i + 1, i)
             if j_out == len(grid) - 1:
                 edges.append(right)
                 continue
-            if j_out == 0 and self.chain.layers[-1][1].continuous_from_zero:
-                edges.append(left)
-                continue
             edges.append(self._refine_edge(grid[j_in], grid[j_out], t[j_in], t[j_out]))
-        return tuple((edges[k], edges[k + 1]) for k in range(0, len(edges) - 1, 2))
+        intervals = [(max(edges[k], left), edges[k + 1]) for k in range(0, len(edges) - 1, 2)]
+        # edges of an interval narrower than the grid can cross: such an interval is only where the grid saw it
+        out = []
+        for (lo, hi) in intervals:
+            if out and lo <= out[-1][1]:
+                out[-1] = (out[-1][0], max(hi, out[-1][1]))
+            elif hi > lo:
+                out.append((lo, hi))
+        return tuple(out)
+
+    def _name(self):
+        return self.network.describe() if self.network is not None else f"a chain of depth {self.chain.depth}"
+
+    def _t_density(self, x):
+        """Physical roots ``t`` and continuous density at real ``x`` (float64)."""
+        t, z = solve(self.chain, x)
+        with np.errstate(all="ignore"):
+            _, _, g = self.chain.forward(t)
+            dens = -np.imag(g - sum(a.mass / (z - a.location) for a in self.atoms)) / np.pi
+        return t, np.where(np.isfinite(dens), dens, 0.0)
+
+    def _uncertified_gaps(self, grid, t, dens, samples=12, new=48):
+        """New grid points in the segments between two zero-density points that are not one gap:
+        ``t`` real at both ends, ``t`` increasing and ``Z`` finite and increasing on the segment."""
+        out = (dens <= 0)[:-1] & (dens <= 0)[1:]
+        seg = np.flatnonzero(out)
+        if seg.size == 0:
+            return np.empty(0)
+        t0, t1 = t[seg], t[seg + 1]
+        real = (t0.imag == 0) & (t1.imag == 0)
+        bad = ~real | ~(t1.real > t0.real)
+        test = seg[~bad]
+        if test.size:
+            frac = np.linspace(0, 1, samples + 2)[1:-1]
+            ts = t[test].real[:, None] + (t[test + 1].real - t[test].real)[:, None] * frac
+            bad[~bad] = ~self._physical(ts.ravel()).reshape(ts.shape).all(axis=1)
+        seg = seg[bad][:256]
+        frac = np.linspace(0, 1, new + 2)[1:-1]
+        pts = (grid[seg][:, None] + (grid[seg + 1] - grid[seg])[:, None] * frac).ravel()
+        return np.setdiff1d(pts, np.concatenate([grid, [a.location for a in self.atoms]]))
 
     def _refine_edge(self, x_in, x_out, t_in, t_out):
         """Edge between an inside and an outside grid point, from the physical run of real ``t``

@@ -250,7 +250,8 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
     m1, m2 = chain.moments()
     if scale is None:
         scale = abs(m1) + math.sqrt(max(m2 - m1 * m1, 0.0))
-    eta = 100.0 * (np.abs(x) + scale)
+    # never start below eta_final itself (far above the axis the start point is the answer)
+    eta = np.maximum(100.0 * (np.abs(x) + scale), eta_final)
     t = np.empty(x.shape, dtype=complex)
     # start far enough above the axis that Newton from the top-down guess lands on the
     # physical root (Im t > 0); heavy-tailed laws at large depth need a higher start

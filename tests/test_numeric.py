@@ -190,3 +190,14 @@ def test_moment_order_is_validated():
     spec = spectrum_of("relu", "orthogonal", 3)
     with pytest.raises(ValueError, match="moment order"):
         spec.moment(-1)
+
+
+def test_stieltjes_far_above_the_start_height():
+    # eta_final above the continuation's start height: G(z) ~ 1/z + m1/z^2 + m2/z^3
+    spec = spectrum_of("relu", "orthogonal", 3)
+    x, w = spec._weighted_nodes
+    m1, m2 = spec.moments.m1, spec.moments.m2
+    for z in (1000j, 1e10j):
+        exact = np.sum(w / (z - x)) + sum(a.mass / (z - a.location) for a in spec.atoms)
+        assert abs(spec.stieltjes(z) * z - exact * z) < 1e-6
+        assert abs(spec.stieltjes(z) * z - (1 + m1 / z + m2 / z ** 2)) < 1e-6

@@ -550,8 +550,7 @@ class Spectrum:
         zero and positive density is refined to an edge.  Gaps are then certified: between two
         neighbouring points of one gap the physical root ``t`` is real and ``Z`` is increasing on the
         whole segment (``Z`` is the inverse of a Pick function there); a segment that fails hides an
-        interval or a gap and is refined (up to 6 rounds).  Every interval is verified by a
-        positive density at its interior points.
+        interval or a gap and is refined (up to 6 rounds).
         """
         if self.chain.depth == 1 or self.atom_mass > 1 - 1e-12:
             return ()
@@ -576,12 +575,14 @@ class Spectrum:
         grid = grid[~np.isin(grid, [a.location for a in self.atoms])]
         grid = np.concatenate([grid, [right * (1 + 1e-6) + 1e-12 * abs(right)]])
         t, dens = self._t_density(grid)
+        dens = np.where(np.isfinite(dens), dens, 0.0)
         for _ in range(6):
             new = self._uncertified_gaps(grid, t, dens)
             if new.size == 0:
                 break
             grid = np.concatenate([grid, new])
             t_new, d_new = self._t_density(new)
+            d_new = np.where(np.isfinite(d_new), d_new, 0.0)
             order = np.argsort(grid, kind="stable")
             grid, t, dens = grid[order], np.concatenate([t, t_new])[order], np.concatenate([dens, d_new])[order]
         inside = dens > 0
@@ -613,10 +614,8 @@ class Spectrum:
     def _t_density(self, x):
         """Physical roots ``t`` and continuous density at real ``x`` (float64)."""
         t, z = solve(self.chain, x)
-        with np.errstate(all="ignore"):
-            _, _, g = self.chain.forward(t)
-            dens = -np.imag(g - sum(a.mass / (z - a.location) for a in self.atoms)) / np.pi
-        return t, np.where(np.isfinite(dens), dens, 0.0)
+        _, _, g = self.chain.forward(t)
+        return t, -np.imag(g - sum(a.mass / (z - a.location) for a in self.atoms)) / np.pi
 
     def _uncertified_gaps(self, grid, t, dens, samples=12, new=48):
         """New grid points in the segments between two zero-density points that are not one gap:
@@ -700,9 +699,7 @@ class Spectrum:
         return a + delta, weight, dens.reshape(delta.shape)
 
     def _density_float(self, x):
-        t, z = solve(self.chain, x)
-        _, _, g = self.chain.forward(t)
-        return -np.imag(g - sum(a.mass / (z - a.location) for a in self.atoms)) / np.pi
+        return self._t_density(x)[1]
 
     def support(self):
         """Intervals ``[(lo, hi), ...]`` of the continuous part (edges to ~1e-10 relative)."""

@@ -521,7 +521,8 @@ class Spectrum:
         """Largest edge: where the physical run of real ``t`` coming down from ``+inf`` ends."""
         m1, m2 = (float(v) for v in self.chain.moments())
         sd = math.sqrt(max(m2 - m1 * m1, 0.0))
-        x_hi = min(self.chain.upper_bound(), m1 + 1e4 * (sd + abs(m1))) * (1 + 1e-6) + 1e-12
+        # relative to the law's own scale only (a law at 1e-148, the ordered phase at depth, has its edge there)
+        x_hi = min(self.chain.upper_bound(), m1 + 1e4 * (sd + abs(m1))) * (1 + 1e-6)
         t_hi = float(solve(self.chain, np.array([x_hi]))[0][0].real)
         qh0 = float(self.chain.qh0)
         # t stays above qh0 on that run (g_1 = 1/(t - qh0) > 0 there); scan geometrically towards qh0
@@ -764,7 +765,23 @@ class Spectrum:
     def _weighted_nodes(self):
         # numerical (smooth-activation) laws: their density is accurate to ~1e-12 (user activations
         # with a kink ~1e-10) and rises over many decades at qh_{L-1}: each law sets its tolerance
-        return self._quadrature(tol=max([1e-12] + [law.quadrature_tol for _, law in self.chain.layers]))
+        tol = max([1e-12] + [law.quadrature_tol for _, law in self.chain.layers])
+        x, w = self._quadrature(tol=tol)
+        # certificate: the continuous part must hold the mass the atoms leave (exact, Belinschi's rule)
+        # and the nodes must give the exact first moment; else the density is not resolved somewhere
+        # (e.g. the ordered phase, whose intervals accumulate at an atom closer than float64 resolves)
+        mass, m1 = float(np.sum(w)), float(np.sum(w * x) + sum(a.mass * a.location for a in self.atoms))
+        mass_err = abs(mass - (1 - self.atom_mass))
+        m1_err = abs(m1 - float(self.moments.m1)) / float(self.moments.m1)
+        limit = max(1e-8, 100 * tol)
+        if not (mass_err <= limit and m1_err <= limit):
+            near = min(self.atoms, key=lambda a: abs(a.location - x[np.argmax(w)]), default=None)
+            where = (f"; the heaviest node lies next to the atom at {near.location:.12g}, where intervals "
+                     "of the ordered phase may accumulate") if near else ""
+            raise ValueError(f"the density of {self._name()} is not resolved in float64: its quadrature holds "
+                             f"mass {mass:.12g} where the atoms leave {1 - self.atom_mass:.12g} and gives m1 "
+                             f"off by {m1_err:.2g} relative{where}")
+        return x, w
 
     @property
     def continuous_mass(self):

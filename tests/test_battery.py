@@ -1,0 +1,175 @@
+"""Property-based battery over the valid parameter space (issue 15).
+
+Each example is one random valid network; every property of its law is checked on it:
+it builds, support edges >= qh_{L-1} >= 0, intervals ordered and disjoint, ``G(z) z -> 1`` with the
+exact moments, ``G`` equal to the quadrature of the law at random points of the upper half-plane,
+Herglotz, density finite, >= 0, zero in the gaps and outside, positive inside, total mass 1 and
+m1, m2 equal to the exact free moment rules to 1e-8 (the package's adaptive quadrature, and an
+independent fixed composite Gauss-Legendre rule in the cosine variable), the peak is the maximum.
+
+A valid network may instead raise one of two clear errors naming it (a ``ValueError``): the
+quadrature certificate ("not resolved in float64") or "leaves the float64 range"; never another
+exception and never a wrong number.
+
+Sizes: ``FREEFIM_BATTERY_EXAMPLES`` examples per family (default 20 in CI),
+``FREEFIM_BATTERY_MAX_DEPTH`` (default 40).  The larger run of the issue:
+``FREEFIM_BATTERY_EXAMPLES=300 FREEFIM_BATTERY_MAX_DEPTH=500 python -m pytest tests/test_battery.py``
+(hours on two cores).
+"""
+import math
+import os
+
+import numpy as np
+import pytest
+
+from freefim import Network, Spectrum
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+EXAMPLES = int(os.environ.get("FREEFIM_BATTERY_EXAMPLES", "20"))
+MAX_DEPTH = int(os.environ.get("FREEFIM_BATTERY_MAX_DEPTH", "40"))
+BATTERY = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+                   suppress_health_check=list(HealthCheck), print_blob=True)
+TOL = 1e-8
+
+
+def log_uniform(lo, hi):
+    return st.floats(math.log10(lo), math.log10(hi)).map(lambda e: float(f"{10 ** e:.4g}"))
+
+
+piecewise = st.builds(
+    lambda act, weights, sw, sb, depth, q0: Network(act, weights, sw, sb, depth, q0=q0),
+    st.sampled_from(["relu", "hardtanh", "linear"]), st.sampled_from(["orthogonal", "gaussian"]),
+    log_uniform(1e-3, 100), st.one_of(st.just(0.0), log_uniform(1e-3, 2)),
+    st.integers(1, MAX_DEPTH), log_uniform(1e-6, 1e3))
+
+
+def independent_nodes(spec, panels=48, n=12):
+    """Composite Gauss-Legendre in theta on each support interval, x = a + (b - a) sin^2(theta/2)."""
+    u, wts = np.polynomial.legendre.leggauss(n)
+    edges = np.linspace(0, np.pi, panels + 1)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    theta = ((lo + hi) / 2 + (hi - lo) / 2 * u).ravel()
+    wt = (wts * (hi - lo) / 2).ravel()
+    xs, ws = [], []
+    for a, b in spec.support():
+        xs.append(a + (b - a) * np.sin(theta / 2) ** 2)
+        ws.append(wt * (b - a) / 2 * np.sin(theta))
+    if not xs:
+        return np.empty(0), np.empty(0)
+    x, w = np.concatenate(xs), np.concatenate(ws)
+    return x, w * spec.density(x)
+
+
+def check_law(net):
+    try:
+        spec = Spectrum(net)
+        sup = spec.support()
+        mass = spec.continuous_mass
+        peak = spec.peak() if sup else None
+    except ValueError as err:
+        # the one refusal allowed on a valid network: the certificate, naming the network
+        assert net.describe() in str(err), str(err)
+        assert "not resolved in float64" in str(err) or "leaves the float64 range" in str(err), str(err)
+        return
+    m1, m2 = float(spec.moments.m1), float(spec.moments.m2)
+    atoms = spec.atoms
+    left = float(spec.chain.layers[-1][0]) if spec.chain.layers else float(spec.chain.qh0)
+    # support: ordered, disjoint, at or above qh_{L-1} >= 0 (H = qh I + PSD)
+    for a, b in sup:
+        assert 0 <= a < b, (a, b)
+        assert a >= left * (1 - 1e-12), (a, left)
+    for (_, b0), (a1, _) in zip(sup, sup[1:]):
+        assert b0 < a1, (b0, a1)
+    # masses: the package's quadrature and an independent rule
+    atom_mass = sum(a.mass for a in atoms)
+    assert abs(mass + atom_mass - 1) <= TOL, mass + atom_mass - 1
+    if sup:
+        x, w = independent_nodes(spec)
+        assert np.all(np.isfinite(w)) and np.all(w >= 0)
+        assert abs(w.sum() + atom_mass - 1) <= TOL, w.sum() + atom_mass - 1
+        num1 = np.sum(w * x) + sum(a.mass * a.location for a in atoms)
+        num2 = np.sum(w * x * x) + sum(a.mass * a.location ** 2 for a in atoms)
+        assert abs(num1 - m1) <= TOL * m1, (num1 - m1) / m1
+        assert abs(num2 - m2) <= TOL * m2, (num2 - m2) / m2
+    assert abs(spec.numeric_moment(1) - m1) <= TOL * m1
+    assert abs(spec.numeric_moment(2) - m2) <= TOL * m2
+    # the density: finite, >= 0, positive inside each interval, zero in the gaps and outside
+    rng = np.random.default_rng(0)
+    if sup:
+        inside = np.array([a + (b - a) * f for a, b in sup for f in (0.25, 0.5, 0.75)])
+        dens = spec.density(inside)
+        assert np.all(np.isfinite(dens)) and np.all(dens >= 0)
+        assert np.all(dens > 0) or _near_atom(inside[dens <= 0], atoms), inside[dens <= 0]
+        gaps = [left * (1 - 1e-3) if left > 0 else -1.0, sup[-1][1] * 1.01]
+        gaps += [b0 + (a1 - b0) * f for (_, b0), (a1, _) in zip(sup, sup[1:]) for f in (0.3, 0.7)]
+        gaps = np.array([g for g in gaps if not _near_atom(np.array([g]), atoms)])
+        if gaps.size:
+            assert np.all(spec.density(gaps) == 0), (gaps, spec.density(gaps))
+        # the peak is the maximum of the density on a fine grid
+        grid = np.concatenate([a + (b - a) * np.sin(np.linspace(0, np.pi / 2, 400)[1:-1]) ** 2 for a, b in sup])
+        top = float(np.max(spec.density(grid)))
+        assert peak.height == math.inf or top <= peak.height * (1 + 1e-6), (top, peak)
+    # G(z): Herglotz, z G(z) -> 1 with the exact moments, equal to the quadrature of the law
+    scale = m1 + math.sqrt(max(m2 - m1 * m1, 0.0))
+    far = 1e4 * scale * np.exp(1j * np.array([0.1, 0.5, 1.0, 1.5, 2.5, 3.0]))
+    g = spec.stieltjes(far)
+    assert np.allclose(g * far, 1 + m1 / far + m2 / far ** 2, rtol=0, atol=1e-9), g * far
+    z = scale * (rng.uniform(-0.5, 2.0, 6) + 1j * rng.uniform(0.3, 2.0, 6))
+    gz = spec.stieltjes(z)
+    assert np.all(gz.imag < 0), gz
+    if sup:
+        quad = np.array([np.sum(w / (zz - x)) + sum(a.mass / (zz - a.location) for a in atoms) for zz in z])
+        assert np.allclose(gz, quad, rtol=1e-7, atol=0), np.abs(gz - quad) / np.abs(quad)
+
+
+def _near_atom(x, atoms):
+    return bool(atoms) and np.all([min(abs(xi - a.location) for a in atoms) <= 1e-9 * abs(xi) for xi in x])
+
+
+@pytest.mark.slow
+@BATTERY
+@given(piecewise)
+def test_piecewise_linear_networks(net):
+    check_law(net)
+
+
+smooth = st.builds(
+    lambda act, weights, sw, sb, depth: Network(act, weights, sw, sb, depth),
+    st.sampled_from(["tanh", "erf"]), st.sampled_from(["orthogonal", "gaussian"]),
+    st.floats(0.5, 3.0).map(lambda v: round(v, 3)), st.floats(0.01, 1.0).map(lambda v: round(v, 3)),
+    st.integers(2, 4))
+
+
+@pytest.mark.slow
+@settings(BATTERY, max_examples=max(2, EXAMPLES // 5))
+@given(smooth)
+def test_smooth_networks(net):
+    check_law(net)
+
+
+# the issue's examples (regression tests)
+ISSUE_EXAMPLES = [
+    ("hardtanh", "orthogonal", 0.3, 0.125, 41, 0.05),
+    ("hardtanh", "orthogonal", 0.375, 0.125, 41, 0.05),
+    ("hardtanh", "orthogonal", 0.375, 0.125, 17, 1.0),
+    ("hardtanh", "orthogonal", 3.513, 0.0, 18, 1.0),
+    ("hardtanh", "orthogonal", 1.0, 0.0, 6, 1.0),
+    ("hardtanh", "gaussian", 3.17, 1.9986, 44, 1.0),
+    ("hardtanh", "orthogonal", 1.0625, 0.0, 28, 1.0),
+    ("hardtanh", "orthogonal", 3.0, 0.0, 50, 1.0),
+    ("hardtanh", "orthogonal", 3.0, 0.0, 48, 1.0),
+    ("hardtanh", "orthogonal", 1.25, 0.0, 5, 1.0),
+    ("relu", "orthogonal", 1.0, 0.0, 12, 1.0),
+    ("relu", "orthogonal", 1.0, 0.0, 500, 1.0),
+    ("relu", "orthogonal", 1e-3, 0.0, 10, 1.0),
+    ("relu", "orthogonal", 2.0, 0.0, 10, 1e-6),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ISSUE_EXAMPLES, ids=lambda c: "-".join(map(str, c)))
+def test_issue_examples(case):
+    check_law(Network(*case[:5], q0=case[5]))

@@ -11,11 +11,11 @@ command line start quickly and an interrupt during start-up is caught by the ent
 """
 import importlib
 
-__all__ = ["Activation", "Atom", "MeanField", "Moments", "Network", "Peak", "Spectrum",
+__all__ = ["AccuracyWarning", "Activation", "Atom", "MeanField", "Moments", "Network", "Peak", "Spectrum",
            "closed_form", "get_activation", "mean_field", "spectrum"]
 __version__ = "0.1.0"
 
-_HOMES = {"Activation": "activations", "get_activation": "activations", "MeanField": "meanfield",
+_HOMES = {"AccuracyWarning": "numeric", "Activation": "activations", "get_activation": "activations", "MeanField": "meanfield",
           "mean_field": "meanfield", "Network": "network", "Atom": "numeric", "Moments": "numeric",
           "Peak": "numeric", "Spectrum": "numeric", "closed_form": "symbolic"}
 

@@ -18,11 +18,13 @@ Sizes: ``FREEFIM_BATTERY_EXAMPLES`` examples per family (default 20 in CI),
 """
 import math
 import os
+import warnings
 
 import numpy as np
 import pytest
 
-from freefim import Network, Spectrum
+from freefim import AccuracyWarning, Network, Spectrum
+from freefim.numeric import MASS_GOAL, MASS_REFUSE
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -32,7 +34,6 @@ EXAMPLES = int(os.environ.get("FREEFIM_BATTERY_EXAMPLES", "20"))
 MAX_DEPTH = int(os.environ.get("FREEFIM_BATTERY_MAX_DEPTH", "40"))
 BATTERY = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                    suppress_health_check=list(HealthCheck), print_blob=True)
-TOL = 1e-8
 
 
 def log_uniform(lo, hi):
@@ -46,34 +47,65 @@ piecewise = st.builds(
     st.integers(1, MAX_DEPTH), log_uniform(1e-6, 1e3))
 
 
-def independent_nodes(spec, panels=48, n=12):
-    """Composite Gauss-Legendre in theta on each support interval, x = a + (b - a) sin^2(theta/2)."""
-    u, wts = np.polynomial.legendre.leggauss(n)
-    edges = np.linspace(0, np.pi, panels + 1)
-    lo, hi = edges[:-1, None], edges[1:, None]
-    theta = ((lo + hi) / 2 + (hi - lo) / 2 * u).ravel()
-    wt = (wts * (hi - lo) / 2).ravel()
+def independent_nodes(spec, tol=1e-10, rounds=40):
+    """An adaptive rule of its own (not the package's): on each support interval, split at the atoms
+    inside it, panels in theta with x = a + (b - a) sin^2(theta/2), graded geometrically towards both
+    ends; a panel is accepted when 10- and 20-point Gauss-Legendre agree to ``tol`` times its share of
+    [0, pi], else bisected.  The end panels stop at 1e-6 of |edge|: the float64 density is not resolved
+    within ~1e-12 of an inverse-square-root edge (x - edge below the rounding of Z), and in theta the
+    integrand is smooth there.  Returns nodes and density-weighted weights."""
+    rules = [np.polynomial.legendre.leggauss(n) for n in (10, 20)]
+    panels = []
+    for lo_x, hi_x in spec.support():
+        cuts = [lo_x] + [t.location for t in spec.atoms if lo_x < t.location < hi_x] + [hi_x]
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            th_a = min(2 * math.sqrt(1e-6 * abs(a) / (b - a)), 0.1)
+            th_b = min(2 * math.sqrt(1e-6 * abs(b) / (b - a)), 0.1)
+            edges = np.unique(np.concatenate([[0.0], np.geomspace(th_a, 1.0, 31), np.linspace(1.0, np.pi - 1.0, 41),
+                                              np.pi - np.geomspace(th_b, 1.0, 31), [np.pi]]))
+            panels += [(a, b, lo, hi, lo == 0 or hi == np.pi) for lo, hi in zip(edges[:-1], edges[1:])]
     xs, ws = [], []
-    for a, b in spec.support():
-        xs.append(a + (b - a) * np.sin(theta / 2) ** 2)
-        ws.append(wt * (b - a) / 2 * np.sin(theta))
+    for _ in range(rounds):
+        if not panels:
+            break
+        p = np.array(panels, dtype=float)
+        a, b, lo, hi, end = (p[:, i:i + 1] for i in range(5))
+        out = []
+        for u, wts in rules:
+            theta = (lo + hi) / 2 + (hi - lo) / 2 * u
+            x = a + (b - a) * np.sin(theta / 2) ** 2
+            w = wts * (hi - lo) / 2 * (b - a) / 2 * np.sin(theta)
+            out.append((x, w * spec.density(x.ravel()).reshape(x.shape)))
+        (_, w10), (x20, w20) = out
+        ok = (np.abs(w10.sum(axis=1) - w20.sum(axis=1)) <= tol * (hi - lo)[:, 0] / np.pi) | (end[:, 0] > 0)
+        xs.append(x20[ok].ravel())
+        ws.append(w20[ok].ravel())
+        mid = (lo + hi)[:, 0] / 2
+        panels = [(q[0], q[1], q[2], m, 0) for q, m in zip(p[~ok], mid[~ok])] + \
+                 [(q[0], q[1], m, q[3], 0) for q, m in zip(p[~ok], mid[~ok])]
+    assert not panels, f"the independent quadrature did not converge ({len(panels)} panels left)"
     if not xs:
         return np.empty(0), np.empty(0)
-    x, w = np.concatenate(xs), np.concatenate(ws)
-    return x, w * spec.density(x)
+    return np.concatenate(xs), np.concatenate(ws)
 
 
 def check_law(net):
     try:
-        spec = Spectrum(net)
-        sup = spec.support()
-        mass = spec.continuous_mass
-        peak = spec.peak() if sup else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AccuracyWarning)
+            spec = Spectrum(net)
+            sup = spec.support()
+            mass = spec.continuous_mass
+            peak = spec.peak() if sup else None
     except ValueError as err:
         # the one refusal allowed on a valid network: the certificate, naming the network
         assert net.describe() in str(err), str(err)
         assert "not resolved in float64" in str(err) or "leaves the float64 range" in str(err), str(err)
         return
+    # the package promises MASS_GOAL, or says (AccuracyWarning naming the network) that it holds MASS_REFUSE only
+    warned = [w for w in caught if issubclass(w.category, AccuracyWarning)]
+    assert all(net.describe() in str(w.message) for w in warned), [str(w.message) for w in warned]
+    tol = MASS_REFUSE if warned else MASS_GOAL
     m1, m2 = float(spec.moments.m1), float(spec.moments.m2)
     atoms = spec.atoms
     left = float(spec.chain.layers[-1][0]) if spec.chain.layers else float(spec.chain.qh0)
@@ -85,17 +117,17 @@ def check_law(net):
         assert b0 < a1, (b0, a1)
     # masses: the package's quadrature and an independent rule
     atom_mass = sum(a.mass for a in atoms)
-    assert abs(mass + atom_mass - 1) <= TOL, mass + atom_mass - 1
+    assert abs(mass + atom_mass - 1) <= tol, mass + atom_mass - 1
     if sup:
         x, w = independent_nodes(spec)
         assert np.all(np.isfinite(w)) and np.all(w >= 0)
-        assert abs(w.sum() + atom_mass - 1) <= TOL, w.sum() + atom_mass - 1
+        assert abs(w.sum() + atom_mass - 1) <= tol, w.sum() + atom_mass - 1
         num1 = np.sum(w * x) + sum(a.mass * a.location for a in atoms)
         num2 = np.sum(w * x * x) + sum(a.mass * a.location ** 2 for a in atoms)
-        assert abs(num1 - m1) <= TOL * m1, (num1 - m1) / m1
-        assert abs(num2 - m2) <= TOL * m2, (num2 - m2) / m2
-    assert abs(spec.numeric_moment(1) - m1) <= TOL * m1
-    assert abs(spec.numeric_moment(2) - m2) <= TOL * m2
+        assert abs(num1 - m1) <= tol * m1, (num1 - m1) / m1
+        assert abs(num2 - m2) <= tol * m2, (num2 - m2) / m2
+    assert abs(spec.numeric_moment(1) - m1) <= tol * m1
+    assert abs(spec.numeric_moment(2) - m2) <= tol * m2
     # the density: finite, >= 0, positive inside each interval, zero in the gaps and outside
     rng = np.random.default_rng(0)
     if sup:

@@ -553,7 +553,12 @@ class Spectrum:
 
     @cached_property
     def _support(self):
-        r"""Support intervals of the continuous part.
+        """Support intervals of the continuous part (see :attr:`_support_scan`)."""
+        return self._support_scan[0]
+
+    @cached_property
+    def _support_scan(self):
+        r"""Support intervals of the continuous part, and the grid and density they were found on.
 
         The continuous part lives on :math:`[\hat q_{L-1}, b]` (``H = qh I + PSD``), ``b`` the right edge.
         The density is solved on a grid that resolves every scale: a cosine grid of
@@ -564,15 +569,16 @@ class Spectrum:
         whole segment (``Z`` is the inverse of a Pick function there); a segment that fails hides an
         interval or a gap and is refined (up to 6 rounds).
         """
+        none = np.empty(0)
         if self.chain.depth == 1 or self.atom_mass > 1 - 1e-12:
-            return ()
+            return (), none, none
         right = self._right_edge()
         left = float(self.chain.layers[-1][0])
         last = self.chain.layers[-1][1]
         if last.numerical:
             # a smooth activation's rho lives on one interval [0, upper] with mass at every scale at 0:
             # so does mu_L on [qh_{L-1}, right]
-            return ((left, right),)
+            return ((left, right),), none, none
         width = right - left
         if not (math.isfinite(right) and width > 0):
             raise ValueError(f"the support of {self._name()} could not be found (right edge {right!r})")
@@ -600,7 +606,7 @@ class Spectrum:
         inside = dens > 0
         if not inside.any():
             if 1 - self.atom_mass <= MASS_GOAL:
-                return ()  # a continuous part lighter than the mass goal, below float64 resolution
+                return (), none, none  # a continuous part lighter than the mass goal, below float64 resolution
             raise ValueError(f"no continuous density found for {self._name()}, whose atoms hold "
                              f"{self.atom_mass:.12g} of the mass")
         edges = []
@@ -620,7 +626,7 @@ class Spectrum:
                 out[-1] = (out[-1][0], max(hi, out[-1][1]))
             elif hi > lo:
                 out.append((lo, hi))
-        return tuple(out)
+        return tuple(out), grid, dens
 
     def _name(self):
         return self.network.describe() if self.network is not None else f"a chain of depth {self.chain.depth}"
@@ -867,16 +873,24 @@ class Spectrum:
                 # diverging: tenfold up, and far above the mean density 1/width (not a rise from ~0)
                 if near[1] > 30 * near[0] and near[1] > 100 / width:
                     return Peak(float(edge), math.inf)
-            lo, hi = a, b
-            for _ in range(5):
-                xs = np.linspace(lo, hi, 65)[1:-1]
-                f = self._density_float(xs)
-                k = int(np.argmax(f))
-                step = xs[1] - xs[0]
-                lo, hi = max(xs[k] - step, a), min(xs[k] + step, b)
-            cand = Peak(float(xs[k]), float(f[k]))
-            if best is None or cand.height > best.height:
-                best = cand
+            # starts: the whole interval, and the neighbourhood of the highest point of the support
+            # finder's grid in it (it resolves every scale: narrow spikes next to atoms and edges)
+            starts = [(a, b)]
+            grid, dens = self._support_scan[1:]
+            inside = np.flatnonzero((grid > a) & (grid < b))
+            if inside.size:
+                k = inside[int(np.argmax(dens[inside]))]
+                starts.append((max(grid[max(k - 1, 0)], a), min(grid[min(k + 1, grid.size - 1)], b)))
+            for lo, hi in starts:
+                for _ in range(5):
+                    xs = np.linspace(lo, hi, 65)[1:-1]
+                    f = self._density_float(xs)
+                    k = int(np.argmax(f))
+                    step = xs[1] - xs[0]
+                    lo, hi = max(xs[k] - step, a), min(xs[k] + step, b)
+                cand = Peak(float(xs[k]), float(f[k]))
+                if best is None or cand.height > best.height:
+                    best = cand
         if best is None:
             raise ValueError("the law has no continuous part (only atoms); it has no density peak")
         return best

@@ -47,29 +47,26 @@ piecewise = st.builds(
     st.integers(1, MAX_DEPTH), log_uniform(1e-6, 1e3))
 
 
-def independent_nodes(spec, tol=1e-10, rounds=40):
+def independent_nodes(spec, tol=1e-10, rounds=40, min_width=1e-5):
     """An adaptive rule of its own (not the package's): on each support interval, split at the atoms
-    inside it, panels in theta with x = a + (b - a) sin^2(theta/2), graded geometrically towards both
-    ends; a panel is accepted when 10- and 20-point Gauss-Legendre agree to ``tol`` times its share of
-    [0, pi], else bisected.  The end panels stop at 1e-6 of |edge|: the float64 density is not resolved
-    within ~1e-12 of an inverse-square-root edge (x - edge below the rounding of Z), and in theta the
-    integrand is smooth there.  Returns nodes and density-weighted weights."""
+    inside it, 64 panels in theta with x = a + (b - a) sin^2(theta/2) (square-root and inverse-square-root
+    edges are smooth in theta); a panel is accepted when 10- and 20-point Gauss-Legendre agree to ``tol``
+    times its share of [0, pi], else bisected, down to a width ``min_width`` in theta.  No grading towards
+    the edges: within ~1e-12 of an inverse-square-root edge the float64 density is not resolved (x - edge
+    below the rounding of the chain), and Gauss nodes in theta stay out of that zone while the integrand
+    is smooth there.  Returns nodes and density-weighted weights."""
     rules = [np.polynomial.legendre.leggauss(n) for n in (10, 20)]
     panels = []
     for lo_x, hi_x in spec.support():
         cuts = [lo_x] + [t.location for t in spec.atoms if lo_x < t.location < hi_x] + [hi_x]
-        for a, b in zip(cuts[:-1], cuts[1:]):
-            th_a = min(2 * math.sqrt(1e-6 * abs(a) / (b - a)), 0.1)
-            th_b = min(2 * math.sqrt(1e-6 * abs(b) / (b - a)), 0.1)
-            edges = np.unique(np.concatenate([[0.0], np.geomspace(th_a, 1.0, 31), np.linspace(1.0, np.pi - 1.0, 41),
-                                              np.pi - np.geomspace(th_b, 1.0, 31), [np.pi]]))
-            panels += [(a, b, lo, hi, lo == 0 or hi == np.pi) for lo, hi in zip(edges[:-1], edges[1:])]
+        edges = np.linspace(0, np.pi, 65)
+        panels += [(a, b, lo, hi) for a, b in zip(cuts[:-1], cuts[1:]) for lo, hi in zip(edges[:-1], edges[1:])]
     xs, ws = [], []
     for _ in range(rounds):
         if not panels:
             break
         p = np.array(panels, dtype=float)
-        a, b, lo, hi, end = (p[:, i:i + 1] for i in range(5))
+        a, b, lo, hi = (p[:, i:i + 1] for i in range(4))
         out = []
         for u, wts in rules:
             theta = (lo + hi) / 2 + (hi - lo) / 2 * u
@@ -77,12 +74,13 @@ def independent_nodes(spec, tol=1e-10, rounds=40):
             w = wts * (hi - lo) / 2 * (b - a) / 2 * np.sin(theta)
             out.append((x, w * spec.density(x.ravel()).reshape(x.shape)))
         (_, w10), (x20, w20) = out
-        ok = (np.abs(w10.sum(axis=1) - w20.sum(axis=1)) <= tol * (hi - lo)[:, 0] / np.pi) | (end[:, 0] > 0)
+        ok = (np.abs(w10.sum(axis=1) - w20.sum(axis=1)) <= tol * (hi - lo)[:, 0] / np.pi) | \
+            ((hi - lo)[:, 0] <= min_width)
         xs.append(x20[ok].ravel())
         ws.append(w20[ok].ravel())
         mid = (lo + hi)[:, 0] / 2
-        panels = [(q[0], q[1], q[2], m, 0) for q, m in zip(p[~ok], mid[~ok])] + \
-                 [(q[0], q[1], m, q[3], 0) for q, m in zip(p[~ok], mid[~ok])]
+        panels = [(q[0], q[1], q[2], m) for q, m in zip(p[~ok], mid[~ok])] + \
+                 [(q[0], q[1], m, q[3]) for q, m in zip(p[~ok], mid[~ok])]
     assert not panels, f"the independent quadrature did not converge ({len(panels)} panels left)"
     if not xs:
         return np.empty(0), np.empty(0)
@@ -195,7 +193,7 @@ ISSUE_EXAMPLES = [
     ("hardtanh", "orthogonal", 3.0, 0.0, 48, 1.0),
     ("hardtanh", "orthogonal", 1.25, 0.0, 5, 1.0),
     ("relu", "orthogonal", 1.0, 0.0, 12, 1.0),
-    ("relu", "orthogonal", 1.0, 0.0, 500, 1.0),
+    pytest.param(("relu", "orthogonal", 1.0, 0.0, 500, 1.0), marks=pytest.mark.long),  # ~100 s
     ("relu", "orthogonal", 1e-3, 0.0, 10, 1.0),
     ("relu", "orthogonal", 2.0, 0.0, 10, 1e-6),
 ]

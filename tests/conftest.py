@@ -1,5 +1,17 @@
-"""Shared fixtures: the SPEC reference cases and the battery's network grid."""
-import pytest
+"""Shared fixtures: the SPEC reference cases and the battery's network grid.
+
+The suite runs one pytest-xdist worker per core: each worker, and every process it starts (the CLI,
+notebook kernels), keeps BLAS on one thread, so that workers do not oversubscribe the cores.
+"""
+import os
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import pytest  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+threadpool_limits(1)
 
 from freefim import Network
 

@@ -153,7 +153,7 @@ def check_law(net):
     assert np.all(gz.imag < 0), gz
     if sup:
         quad = np.array([np.sum(w / (zz - x)) + sum(a.mass / (zz - a.location) for a in atoms) for zz in z])
-        assert np.allclose(gz, quad, rtol=1e-7, atol=0), np.abs(gz - quad) / np.abs(quad)
+        assert np.allclose(gz, quad, rtol=max(1e-7, 10 * tol), atol=0), np.abs(gz - quad) / np.abs(quad)
 
 
 def _near_atom(x, atoms):
@@ -201,6 +201,11 @@ ISSUE_EXAMPLES = [
     ("relu", "orthogonal", 1.0, 0.0, 12, 1.0),
     pytest.param(("relu", "orthogonal", 1.0, 0.0, 500, 1.0), marks=pytest.mark.long),  # ~100 s
     ("relu", "orthogonal", 1e-3, 0.0, 10, 1.0),
+    # found by the battery in CI: a continuous part of 8e-11 (empty support), a quadrature that did not
+    # converge next to an interior atom, and the isometry preset (AccuracyWarning: 2e-7)
+    ("hardtanh", "orthogonal", 1.0, 0.0, 3, 0.02371),
+    ("hardtanh", "orthogonal", 1.0, 0.0, 3, 31.62),
+    ("hardtanh", "orthogonal", 1.01, 0.001, 4, 0.1448),
     ("relu", "orthogonal", 2.0, 0.0, 10, 1e-6),
 ]
 

@@ -201,3 +201,25 @@ def test_stieltjes_far_above_the_start_height():
         exact = np.sum(w / (z - x)) + sum(a.mass / (z - a.location) for a in spec.atoms)
         assert abs(spec.stieltjes(z) * z - exact * z) < 1e-6
         assert abs(spec.stieltjes(z) * z - (1 + m1 / z + m2 / z ** 2)) < 1e-6
+
+
+def test_accuracy_warning_states_the_error_and_names_the_network():
+    """The isometry preset at depth 4 is resolved to ~2e-7 in float64 (an interior atom of mass 7e-7 with
+    inverse-square-root spikes): its integrals come with an AccuracyWarning, not silently and not refused."""
+    import warnings
+
+    from freefim import AccuracyWarning
+    from freefim.numeric import MASS_GOAL, MASS_REFUSE
+
+    net = Network("hardtanh", "orthogonal", 1.01, 0.001, 4, q0=0.1448)
+    spec = Spectrum(net)
+    with pytest.warns(AccuracyWarning, match=r"Network\('hardtanh'.*accurate to") as caught:
+        mass = spec.continuous_mass
+    assert len(caught) == 1
+    err = abs(mass + spec.atom_mass - 1)
+    assert MASS_GOAL < err < MASS_REFUSE
+    # a resolved law warns nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AccuracyWarning)
+        good = Spectrum(Network("hardtanh", "orthogonal", 1.2, 0.05, 5))
+        assert abs(good.continuous_mass + good.atom_mass - 1) <= MASS_GOAL

@@ -16,6 +16,7 @@ import importlib
 import json
 import math
 import sys
+import warnings
 
 import mpmath
 import numpy as np
@@ -249,6 +250,11 @@ def build_parser():
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """A library warning (e.g. :class:`~freefim.numeric.AccuracyWarning`) as one line on stderr."""
+    print(f"freefim: warning: {message}".replace("\n", " "), file=sys.stderr)
+
+
 def main(argv=None):
     """Run the CLI; returns the exit status (0, or 2 for a user mistake)."""
     parser = build_parser()
@@ -260,7 +266,9 @@ def main(argv=None):
         check_limits(args)
         if getattr(args, "plot", None):
             check_plot_target(args.plot)
-        result, text = args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning  # restored on exit: the library is not touched
+            result, text = args.run(args)
     except KeyboardInterrupt:
         print("freefim: interrupted", file=sys.stderr)
         return 130

@@ -206,6 +206,10 @@ ISSUE_EXAMPLES = [
     ("hardtanh", "orthogonal", 1.0, 0.0, 3, 0.02371),
     ("hardtanh", "orthogonal", 1.0, 0.0, 3, 31.62),
     ("hardtanh", "orthogonal", 1.01, 0.001, 4, 0.1448),
+    # found with FREEFIM_BATTERY_EXAMPLES=30, MAX_DEPTH=20 (issue 15 open): the package certifies its mass
+    # to 1e-8 but this file's independent rule finds 2.9e-8 off; not yet known which of the two is wrong
+    pytest.param(("hardtanh", "orthogonal", 100.0, 0.0, 15, 1.0),
+                 marks=pytest.mark.xfail(strict=True, reason="independent mass off by 2.9e-8 (issue 15)")),
     ("relu", "orthogonal", 2.0, 0.0, 10, 1e-6),
 ]
 

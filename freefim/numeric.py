@@ -796,7 +796,8 @@ class Spectrum:
         # and the nodes must give the exact first moment; else the density is not resolved somewhere
         # (e.g. the ordered phase, whose intervals accumulate at an atom closer than float64 resolves)
         mass, m1 = float(np.sum(w)), float(np.sum(w * x) + sum(a.mass * a.location for a in self.atoms))
-        err = max(abs(mass - (1 - self.atom_mass)), abs(m1 - float(self.moments.m1)) / float(self.moments.m1))
+        m1_err = abs(m1 - float(self.moments.m1)) / float(self.moments.m1)
+        err = max(abs(mass - (1 - self.atom_mass)), m1_err)
         if err <= max(MASS_GOAL, 100 * tol):
             return x, w
         near = min(self.atoms, key=lambda a: abs(a.location - x[np.argmax(w)]), default=None) if x.size else None
@@ -804,7 +805,7 @@ class Spectrum:
                  "of the ordered phase may accumulate") if near else ""
         message = (f"the density of {self._name()} is not resolved in float64: its quadrature holds "
                    f"mass {mass:.12g} where the atoms leave {1 - self.atom_mass:.12g} and gives m1 "
-                   f"off by {abs(m1 - float(self.moments.m1)) / float(self.moments.m1):.2g} relative{where}")
+                   f"off by {m1_err:.2g} relative{where}")
         if err > MASS_REFUSE:
             raise ValueError(message)
         warnings.warn(f"{message}; integrals of the density (mass, cdf, moments) are accurate to {err:.1g} only",

@@ -94,4 +94,4 @@ def test_ctrl_c_exits_quietly_with_130(moment):
         time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and err == "freefim: interrupted\n"
+    assert proc.returncode == 130 and err == "freefim: interrupted\n", (proc.returncode, err)

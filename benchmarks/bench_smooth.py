@@ -43,7 +43,8 @@ def main():
         net = crit.network(depth)
         t_build, spec = timed(lambda: Spectrum(net))
         law = spec.chain.layers[0][1]
-        t_build += timed(lambda: getattr(getattr(law, "first", law), "_rational"))[0]
+        smooth = getattr(law, "first", law)
+        t_build += timed(lambda: (smooth._rational, smooth._near))[0]
         m1 = float(spec.moments.m1)
         x = np.linspace(0, 3 * m1, args.points)
         t_tanh, dens = timed(lambda: spec.density(x))

@@ -495,20 +495,23 @@ class Spectrum:
         return self.density(x) / mass
 
     # ------------------------------------------------------------------ support and integrals
-    def _physical(self, t):
+    def _physical(self, t, values=False):
         """Mask of real ``t`` where ``Z`` is finite and increasing: a gap of the support is the
-        image of such a run, since subordination functions are Pick functions (``Z' > 0``)."""
+        image of such a run, since subordination functions are Pick functions (``Z' > 0``).
+        With ``values=True`` also ``Re Z`` at ``t``."""
         t = np.atleast_1d(np.asarray(t, dtype=float))
         with np.errstate(all="ignore"):
             z, dz, _ = self.chain.forward(t.astype(complex))
-        return np.isfinite(z.real) & np.isfinite(dz.real) & (dz.real > 0)
+        phys = np.isfinite(z.real) & np.isfinite(dz.real) & (dz.real > 0)
+        return (phys, z.real) if values else phys
 
     def _edge_from(self, t_good, t_far, points=64):
         """Edge = ``Z`` at the end of the physical run that starts at ``t_good`` and heads to ``t_far``.
 
-        A grid finds the first non-physical point, bisection then closes on the boundary
-        (a zero of ``Z'`` or a removable singularity of the chain, where ``Z' -> 0`` too),
-        whose error enters ``Z`` only quadratically.
+        A grid finds the first non-physical point, multisection (32 points a round, one
+        vectorised chain evaluation: 11 rounds to float resolution instead of ~50 bisections)
+        then closes on the boundary (a zero of ``Z'`` or a removable singularity of the chain,
+        where ``Z' -> 0`` too), whose error enters ``Z`` only quadratically.
         """
         ts = t_good + (t_far - t_good) * np.linspace(0, 1, points + 1)[1:]
         phys = self._physical(ts)
@@ -516,17 +519,21 @@ class Spectrum:
             return None
         k = int(np.argmin(phys))
         good, bad = (t_good if k == 0 else ts[k - 1]), ts[k]
-        for _ in range(200):
-            mid = 0.5 * (good + bad)
-            if mid in (good, bad):
+        edge = None
+        for _ in range(60):
+            ts = good + (bad - good) * np.linspace(0, 1, 33)[1:-1]
+            ts = ts[(ts != good) & (ts != bad)]
+            if ts.size == 0:
                 break
-            if self._physical(mid)[0]:
-                good = mid
-            else:
-                bad = mid
-        with np.errstate(all="ignore"):
-            edge, _, _ = self.chain.forward(np.array([good], dtype=complex))
-        return float(edge[0].real)
+            phys, z = self._physical(ts, values=True)
+            k = int(np.argmin(phys)) if not phys.all() else ts.size
+            if k > 0:  # Z at the new good end, from the evaluation that found it physical
+                good, edge = ts[k - 1], float(z[k - 1])
+            bad = ts[k] if k < ts.size else bad
+        if edge is None:
+            with np.errstate(all="ignore"):
+                edge = float(self.chain.forward(np.array([good], dtype=complex))[0][0].real)
+        return edge
 
     def _right_edge(self):
         """Largest edge: where the physical run of real ``t`` coming down from ``+inf`` ends."""

@@ -160,6 +160,33 @@ def test_rational_s_matches_the_exact_psi():
         assert np.max(np.abs(back - ww) / scale_w) < 1e-9
 
 
+def test_near_fit_matches_the_exact_newton_next_to_minus_one():
+    """The second fit (inside the main fit's box around w = -1) against the exact damped Newton
+    at random points of its region, both half-planes, with S' against a central difference."""
+    law = _tanh_law()
+    near = law._near
+    assert near is not None and near[-1] < 1e-9
+    box, angle = law._rational[3], near[3]
+    rng = np.random.default_rng(11)
+    rho = 10.0 ** rng.uniform(np.log10(law._near_radius), 0.3, 400)
+    w = -1 + rho * np.exp(1j * rng.uniform(0, angle, rho.size))
+    w = w[law._in_box(w, box)]
+    assert w.size > 100
+    exact = law._chi(w, law._table_start(w))[0] * (1 + w) / w
+    for sign in (1, -1):
+        ww = w if sign == 1 else w.conj()
+        s, ds, ok = law._rational_s(ww)
+        assert ok.all()  # the whole region is served by the fits, no exact Newton
+        ref = exact if sign == 1 else exact.conj()
+        np.testing.assert_allclose(s, ref, rtol=1e-10)
+        h = 1e-6 * np.abs(1 + ww)
+        fd = (law._rational_s(ww + h)[0] - law._rational_s(ww - h)[0]) / (2 * h)
+        np.testing.assert_allclose(ds, fd, rtol=1e-5)
+    # the disc around -1 and the wedge along the cut w < -1 stay with the exact Newton
+    inner = np.array([-1 + 0.5 * law._near_radius * 1j, -2.0 + 1e-9j])
+    assert not law._rational_s(inner)[2].any()
+
+
 def test_rational_s_derivative_and_statelessness():
     law = _tanh_law()
     w = np.array([0.3 - 0.2j, -0.5 - 0.01j, 2.0 - 5j, -2.5 - 0.3j, 40 - 900j, -1.05 - 0.02j])

@@ -928,14 +928,15 @@ class SmoothLaw(Law):
         idx = np.flatnonzero(ok)
         if idx.size:
             vi = v[idx]
-            k, dk = _barycentric(vi, zj, fj, wj)
             # the fit lives on the upper half-plane: on the real axis (outside the support) its
-            # imaginary part is rounding-level noise; remove it near the axis, so that S is real
-            # there and continuous across it (the solver's real roots outside the support)
-            near = np.flatnonzero((np.abs(vi.imag) < 0.1 * (1 + np.abs(vi))) & (vi.real > -1))
-            if near.size:
-                k0 = _barycentric(vi[near].real + 0j, zj, fj, wj)[0]
-                k[near] -= 1j * k0.imag
+            # imaginary part is rounding-level noise; remove it near the axis (within 1e-3
+            # relative: higher up it is far below the true Im S), so that S is real there and
+            # continuous across it (the solver's real roots outside the support); one evaluation
+            # for the points and their projections on the axis
+            near = np.flatnonzero((np.abs(vi.imag) < 1e-3 * (1 + np.abs(vi))) & (vi.real > -1))
+            k, dk = _barycentric(np.concatenate([vi, vi[near].real + 0j]), zj, fj, wj)
+            k, dk, k0 = k[:idx.size], dk[:idx.size], k[idx.size:]
+            k[near] -= 1j * k0.imag
             with np.errstate(all="ignore"):
                 inv = 1 / (1 + vi)
                 a = 1 / self._sup + k * inv
@@ -944,7 +945,7 @@ class SmoothLaw(Law):
             real = w[idx].imag == 0
             s[idx], ds[idx] = np.where(real, a.real, a), np.where(real, b.real, b)
         ok &= np.isfinite(s) & np.isfinite(ds)
-        near = self._near if check else None
+        near = self._near if check and not ok.all() else None
         if near is not None:
             zn, fn, wn, angle, _ = near
             u = 1 + v

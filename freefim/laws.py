@@ -48,7 +48,7 @@ polished by Newton with the quadrature at the working precision, as before.
 from __future__ import annotations
 
 import math
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import mpmath
 import numpy as np
@@ -491,6 +491,17 @@ class SmoothLaw(Law):
                 i2 = 1 / (a - zj) - 1 / (b - zj)
                 nodes = rule.z.reshape(-1, rule.npanel)[k]
                 base = rule.base.reshape(-1, rule.npanel)[k]
+                # a node next to the pole: the root is known to ~eps only, so the integrand there and
+                # its subtracted principal part cancel to ~eps/delta^2 (1e-7 at delta ~ 1e-6); such a
+                # panel is summed instead by the (n+1)-point rule, whose nodes interlace with the n
+                # ones (the nearest then lies >~ 0.02 panel widths away)
+                swap = np.min(np.abs(nodes - zj[:, None]), axis=1) < 0.01 * (b - a)
+                if swap.any():
+                    # every root of that point on that panel then uses the same (n+1)-point rule
+                    key = idx[j] * (edges.size - 1) + k
+                    swap = np.isin(key, key[swap])
+                    nodes, base = nodes.astype(complex), base.copy()
+                    nodes, base = self._swap_panels(s1, s2, xi, idx[j], k, swap, nodes, base)
                 with np.errstate(all="ignore"):
                     d = 1 / (nodes - zj[:, None])
                 q1 = (d * base).sum(axis=1)
@@ -502,6 +513,42 @@ class SmoothLaw(Law):
         psi = np.where(zero, 0, s1)
         dpsi = np.where(zero, self._m1f, xi * xi * s2)
         return psi, dpsi
+
+    def _swap_panels(self, s1, s2, xi, rows, panels, swap, nodes, base):
+        r"""Re-sum, in place, the rows of ``s1``, ``s2`` (the plain rule's sums of
+        :math:`r/(\xi - r)` and :math:`r/(\xi - r)^2`) whose pole sits next to a node of panel
+        ``panels[p]`` (``swap[p]``): without that panel's n nodes, plus its (n+1)-point
+        Gauss–Legendre rule.  Returns the pairs' nodes and base weights, the swapped ones
+        replaced (n+1 columns), for the principal parts."""
+        rule = self._rule
+        n = rule.npanel
+        u, wu = _legendre(n + 1)
+        sw = np.flatnonzero(swap)
+        a, b = rule.edges[panels[sw]], rule.edges[panels[sw] + 1]
+        z_alt = (a + b)[:, None] / 2 + (b - a)[:, None] / 2 * u[None, :]
+        base_alt = (b - a)[:, None] / 2 * wu[None, :] * (2.0 if rule.half else 1.0)
+        r_alt = np.real(self._fun(z_alt.ravel().astype(complex), np.repeat(panels[sw], n + 1))[0])
+        r_alt = r_alt.reshape(z_alt.shape)
+        w_alt = base_alt * np.exp(-z_alt * z_alt / 2) / math.sqrt(2 * math.pi) * r_alt
+        # the rows again without the swapped panels (never as a difference: that term is the inaccurate one)
+        todo, where = np.unique(rows[sw], return_inverse=True)
+        keep = np.ones((todo.size, rule.z.size), dtype=bool)
+        cols = panels[sw][:, None] * n + np.arange(n)[None, :]
+        keep[np.repeat(where, n), cols.ravel()] = False
+        with np.errstate(all="ignore"):
+            inv = np.where(keep, 1 / (xi[todo][:, None] - self._r[None, :]), 0)
+            s1[todo] = inv @ self._wr
+            s2[todo] = (inv * inv) @ self._wr
+            d_alt = 1 / (xi[rows[sw]][:, None] - r_alt)
+        # once per (point, panel), however many of its roots sit on the panel
+        once = np.unique(rows[sw] * (rule.edges.size - 1) + panels[sw], return_index=True)[1]
+        np.add.at(s1, rows[sw][once], (d_alt * w_alt).sum(axis=1)[once])
+        np.add.at(s2, rows[sw][once], (d_alt * d_alt * w_alt).sum(axis=1)[once])
+        # unswapped pairs keep their n nodes; the extra column repeats a node with weight 0
+        nodes_out = np.concatenate([nodes, nodes[:, :1]], axis=1)
+        base_out = np.concatenate([base, np.zeros((base.shape[0], 1))], axis=1)
+        nodes_out[sw], base_out[sw] = z_alt, base_alt
+        return nodes_out, base_out
 
     # ------------------------------------------------------------------ chi = psi^{-1} (float)
     def _start(self, w, guess=None):
@@ -965,6 +1012,12 @@ class SmoothLaw(Law):
         with np.errstate(all="ignore"):
             y = s * w / (1 + w)
         return np.where(ok, y, np.nan), ok
+
+
+@lru_cache(maxsize=8)
+def _legendre(n):
+    """Gauss–Legendre nodes and weights on [-1, 1]."""
+    return np.polynomial.legendre.leggauss(n)
 
 
 def _aaa(z, f, weight=None, tol=1e-13, mmax=120):

@@ -229,3 +229,25 @@ def test_mass_and_exact_moments_battery(activation, weights, depth):
     assert spec.continuous_mass == pytest.approx(1, abs=1e-8)
     assert spec.numeric_moment(1) == pytest.approx(float(spec.moments.m1), rel=1e-8)
     assert spec.numeric_moment(2) == pytest.approx(float(spec.moments.m2), rel=1e-8)
+
+
+def test_psi_with_a_pole_next_to_a_quadrature_node():
+    """tanh/orthogonal (1, 1, depth 2): at these x the root of r(Z) = 1/y lies within 2e-6 of a
+    Gauss node, where the pole subtraction used to cancel to ~1e-7 (and the density was NaN);
+    the panel is re-summed by the interlaced rule: psi to rounding against mpmath."""
+    import mpmath
+
+    spec = Spectrum(Network("tanh", "orthogonal", 1.0, 1.0, 2))
+    qh, law = spec.chain.layers[0]
+    x = np.array([0.52672506, 0.54377971])
+    y = spec.chain.qh0 / (x + 0j - qh)
+    zr = law._roots(1 / y)[1]
+    assert np.min(np.abs(law._rule.z[None, :] - zr.real[:, None])) < 1e-5  # the hard case indeed
+    w, dpsi = law._psi(y, -np.ones(x.size))
+    for yi, wi, di in zip(y, w, dpsi):
+        with mpmath.workdps(30):
+            wm, dm = law._psi_mp(mpmath.mpc(yi.real, -1e-30), -1)
+        assert abs(complex(wm) - wi) <= 1e-13 * abs(wi)
+        assert abs(complex(dm) - di) <= 1e-11 * abs(di)
+    dens = spec.density(x)
+    assert np.all(np.isfinite(dens)) and np.all(dens > 0)

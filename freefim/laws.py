@@ -871,11 +871,11 @@ class SmoothLaw(Law):
 
     @cached_property
     def _table(self):
-        """Exact ``(w, chi, psi')`` on the cut next to ``xi = 0`` (geometric down to 1e-13 of the
+        """Exact ``(w, chi, psi')`` on the cut next to ``xi = 0`` (geometric down to 1e-18 of the
         support), at heights above it and on the negative real ``xi`` axis: the starts of the
         exact Newton where the rational is not used (next to ``w = -1``)."""
         U = self._sup
-        s = np.geomspace(1e-13, 0.6, 160)
+        s = np.geomspace(1e-18, 0.6, 200)
         xi = np.concatenate([U * s * (1 - 1j * h) for h in (0, 1e-6, 1e-4, 1e-2, 0.1, 0.3, 1.0, 3.0)]
                             + [-U * np.geomspace(1e-13, 10, 100)])
         y = 1 / xi

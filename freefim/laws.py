@@ -37,12 +37,14 @@ of radius 0.02 around ``-1`` and the wedge along the cut :math:`w < -1` where th
 fails on that grid are left to the exact damped Newton, started from an immutable table of
 exact ``(w, chi, psi')`` (no warm-start state).  The main fit stops at ``fit_tol`` = 1e-11 (the
 samples' own noise level): tanh at q* = 0.1 needs 36 terms instead of 88, and with the second
-fit the tanh density at depth 100 costs 2.5x less than with the exact Newton in the box.  Certificate: at build time the
-relative error of ``S`` is measured on a separate jittered sample set (including points just
-across the cut, the analytic continuation the solver's iterates need) and must be below
+fit the tanh density at depth 100 costs 2.5x less than with the exact Newton in the box.
+Certificate: at build time the relative error of ``S`` is measured on a separate jittered
+sample set (including points just across the cut, the analytic continuation the solver's
+iterates need) and must be below
 ``SmoothLaw.certify_tol`` (1e-9), else a larger box is tried, else every evaluation is the
-exact Newton; the figure is ``SmoothLaw.certificate`` (tanh laws: 2e-12..5e-11, the larger
-values where ``_psi`` itself jitters next to a quadrature node).  ``dps``: the float value is
+exact Newton; the figure is ``SmoothLaw.certificate`` (tanh laws: 2e-12..5e-11).  A pole of
+the integrand next to a Gauss node (where the subtraction would cancel to ~eps/delta^2) is
+summed on its panel by the interlaced (n+1)-point rule (``_swap_panels``).  ``dps``: the float value is
 polished by Newton with the quadrature at the working precision, as before.
 """
 from __future__ import annotations

@@ -16,8 +16,8 @@ __all__ = ["AccuracyWarning", "Activation", "Atom", "MeanField", "Moments", "Net
 __version__ = "0.1.0"
 
 _HOMES = {"AccuracyWarning": "numeric", "Activation": "activations", "get_activation": "activations",
-          "MeanField": "meanfield", "mean_field": "meanfield", "Network": "network", "Atom": "numeric", "Moments": "numeric",
-          "Peak": "numeric", "Spectrum": "numeric", "closed_form": "symbolic"}
+          "MeanField": "meanfield", "mean_field": "meanfield", "Network": "network", "Atom": "numeric",
+          "Moments": "numeric", "Peak": "numeric", "Spectrum": "numeric", "closed_form": "symbolic"}
 
 
 def __getattr__(name):

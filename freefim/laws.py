@@ -50,12 +50,12 @@ polished by Newton with the quadrature at the working precision, as before.
 from __future__ import annotations
 
 import math
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import mpmath
 import numpy as np
 
-from .quadrature import gaussian_rule
+from .quadrature import gaussian_rule, panel_nodes
 
 __all__ = ["Law", "PointMass", "Bernoulli", "MarchenkoPastur", "FreeProduct", "SmoothLaw"]
 
@@ -502,7 +502,6 @@ class SmoothLaw(Law):
                     # every root of that point on that panel then uses the same (n+1)-point rule
                     key = idx[j] * (edges.size - 1) + k
                     swap = np.isin(key, key[swap])
-                    nodes, base = nodes.astype(complex), base.copy()
                     nodes, base = self._swap_panels(s1, s2, xi, idx[j], k, swap, nodes, base)
                 with np.errstate(all="ignore"):
                     d = 1 / (nodes - zj[:, None])
@@ -524,11 +523,8 @@ class SmoothLaw(Law):
         replaced (n+1 columns), for the principal parts."""
         rule = self._rule
         n = rule.npanel
-        u, wu = _legendre(n + 1)
         sw = np.flatnonzero(swap)
-        a, b = rule.edges[panels[sw]], rule.edges[panels[sw] + 1]
-        z_alt = (a + b)[:, None] / 2 + (b - a)[:, None] / 2 * u[None, :]
-        base_alt = (b - a)[:, None] / 2 * wu[None, :] * (2.0 if rule.half else 1.0)
+        z_alt, base_alt = panel_nodes(rule.edges[panels[sw]], rule.edges[panels[sw] + 1], n + 1, rule.half)
         r_alt = np.real(self._fun(z_alt.ravel().astype(complex), np.repeat(panels[sw], n + 1))[0])
         r_alt = r_alt.reshape(z_alt.shape)
         w_alt = base_alt * np.exp(-z_alt * z_alt / 2) / math.sqrt(2 * math.pi) * r_alt
@@ -990,9 +986,7 @@ class SmoothLaw(Law):
                 inv = 1 / (1 + vi)
                 a = 1 / self._sup + k * inv
                 b = (dk - k * inv) * inv
-            a, b = np.where(lower[idx], a.conj(), a), np.where(lower[idx], b.conj(), b)
-            real = w[idx].imag == 0
-            s[idx], ds[idx] = np.where(real, a.real, a), np.where(real, b.real, b)
+            _store_mirrored(s, ds, idx, a, b, w)
         ok &= np.isfinite(s) & np.isfinite(ds)
         near = self._near if check and not ok.all() else None
         if near is not None:
@@ -1001,10 +995,7 @@ class SmoothLaw(Law):
             idx = np.flatnonzero(~ok & np.isfinite(v) & self._in_box(v, box) & (np.abs(u) >= self._near_radius)
                                  & (np.angle(u) < angle) & ~((w.imag == 0) & (w.real <= -1)))
             if idx.size:
-                a, b = _barycentric(v[idx], zn, fn, wn)
-                a, b = np.where(lower[idx], a.conj(), a), np.where(lower[idx], b.conj(), b)
-                real = w[idx].imag == 0
-                s[idx], ds[idx] = np.where(real, a.real, a), np.where(real, b.real, b)
+                _store_mirrored(s, ds, idx, *_barycentric(v[idx], zn, fn, wn), w)
                 ok[idx] = np.isfinite(s[idx]) & np.isfinite(ds[idx])
         return s, ds, ok
 
@@ -1016,10 +1007,13 @@ class SmoothLaw(Law):
         return np.where(ok, y, np.nan), ok
 
 
-@lru_cache(maxsize=8)
-def _legendre(n):
-    """Gauss–Legendre nodes and weights on [-1, 1]."""
-    return np.polynomial.legendre.leggauss(n)
+def _store_mirrored(s, ds, idx, a, b, w):
+    """``s[idx], ds[idx] = a, b`` for fits of the upper half-plane evaluated at ``v = w`` or
+    ``conj(w)``: conjugated where ``Im w < 0`` (``S(conj w) = conj S(w)``), real for real ``w``."""
+    lower = w[idx].imag < 0
+    a, b = np.where(lower, a.conj(), a), np.where(lower, b.conj(), b)
+    real = w[idx].imag == 0
+    s[idx], ds[idx] = np.where(real, a.real, a), np.where(real, b.real, b)
 
 
 def _aaa(z, f, weight=None, tol=1e-13, mmax=120):

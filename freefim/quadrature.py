@@ -19,7 +19,7 @@ from functools import lru_cache
 import mpmath
 import numpy as np
 
-__all__ = ["GaussRule", "gaussian_rule"]
+__all__ = ["GaussRule", "gaussian_rule", "panel_nodes"]
 
 
 @dataclass(frozen=True)
@@ -49,15 +49,25 @@ def _design(width, digits):
     return h, npan, n
 
 
+@lru_cache(maxsize=8)
+def _legendre(n):
+    return np.polynomial.legendre.leggauss(n)
+
+
+def panel_nodes(a, b, n, half):
+    """Nodes ``(len(a), n)`` and base weights (Gauss–Legendre, times 2 if ``half``) of an
+    ``n``-point rule on each panel ``[a_i, b_i]`` (float64 arrays)."""
+    u, wu = _legendre(n)
+    a, b = np.asarray(a, dtype=float)[:, None], np.asarray(b, dtype=float)[:, None]
+    return (a + b) / 2 + (b - a) / 2 * u, (b - a) / 2 * wu * (2 if half else 1)
+
+
 @lru_cache(maxsize=128)
 def _float_rule(width, half):
     h, npan, n = _design(width, 17)
-    u, wu = np.polynomial.legendre.leggauss(n)
     lo = 0 if half else -npan
     edges = h * np.arange(lo, npan + 1, dtype=float)
-    a, b = edges[:-1, None], edges[1:, None]
-    z = ((a + b) / 2 + (b - a) / 2 * u).ravel()
-    base = ((b - a) / 2 * wu).ravel() * (2 if half else 1)
+    z, base = (v.ravel() for v in panel_nodes(edges[:-1], edges[1:], n, half))
     weight = base * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
     panel = np.repeat(np.arange(edges.size - 1), n)
     return GaussRule(z, base, weight, edges, panel, n, half)

@@ -231,8 +231,92 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False):
     return t, done
 
 
+def _scales(chain, x, scale=None, local_scale=None):
+    """The spectrum's scale ``|m1| + sd`` and each point's resolution scale ``loc <= scale``
+    (``local_scale``, by default ``max(|x|, 1e-3 qh_{L-1}``): a law spanning decades has
+    ``|x| << scale`` at its left end; the spectrum lies above ``qh_{L-1} > 0``)."""
+    m1, m2 = chain.moments()
+    if scale is None:
+        scale = abs(m1) + math.sqrt(max(m2 - m1 * m1, 0.0))
+    if local_scale is None and chain.layers:
+        local_scale = np.maximum(np.abs(x), 1e-3 * float(chain.layers[-1][0]))
+    loc = np.full(x.shape, float(scale)) if local_scale is None else \
+        np.minimum(float(scale), np.maximum(np.broadcast_to(local_scale, x.shape), 1e-300))
+    return m1, scale, loc
+
+
 @np.errstate(all="ignore")
-def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
+def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None, stride=32):
+    r"""Physical solution ``t = z_1`` of :math:`Z(t) = x + i\eta_{final}` for real ``x`` (float64).
+
+    Every ``stride``-th point in the order of ``x`` (an anchor) is solved by continuation in
+    :math:`\eta` (:func:`_solve_path`).  A point between two anchors inside the support
+    (``Im t > 0`` at both) starts Newton from the cubic Hermite interpolant of ``t(x)``
+    (slopes ``dt/dx = 1/Z'(t)``) and is kept only if it converges to a root with
+    ``Im t > 0``, Herglotz signs along the whole chain and within a quarter of the anchors'
+    spread of the interpolant.  Between two anchors on one gap (``t`` real at both, ``Z``
+    finite and increasing at 12 points of the real segment between them) the root is real and
+    must fall in that segment.  Every other point takes the continuation in :math:`\eta`
+    itself.  This is continuation along ``x``, vectorised: 4-6 chain evaluations per point
+    instead of ~20 (the calls, one per Newton step, stay about as many).
+
+    Returns ``(t, z)`` with ``z = x + i*eta`` the points actually solved.
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    if x.size < 4 * stride or not chain.layers or len(chain.layers) == 1 and isinstance(chain.layers[0][1], SmoothLaw):
+        return _solve_path(chain, x, eta_final, scale, herglotz, local_scale)
+    _, scale, loc = _scales(chain, x, scale, local_scale)
+    order = np.argsort(x, kind="stable")
+    xs, loc = x[order], loc[order]
+    n = x.size
+    anchors = np.unique(np.r_[np.arange(0, n, stride), n - 1])
+    t = np.empty(n, dtype=complex)
+    z = xs + 1j * eta_final
+    t[anchors], z[anchors] = _solve_path(chain, xs[anchors], eta_final, scale, herglotz, loc[anchors])
+    landed = z[anchors] == xs[anchors] + 1j * eta_final
+    slope = 1 / chain.forward(t[anchors])[1]  # dt/dx along the line Im z = eta_final
+    landed &= np.isfinite(slope)
+    inside = landed & (t[anchors].imag > 0)
+    real = landed & (t[anchors].imag == 0)
+    rest = np.setdiff1d(np.arange(n), anchors)
+    right = np.searchsorted(anchors, rest)
+    left = right - 1
+    x0, x1 = xs[anchors[left]], xs[anchors[right]]
+    t0, t1 = t[anchors[left]], t[anchors[right]]
+    # a gap between two anchors: t real at both, Z finite and increasing on the segment of real t
+    # between them (Z is the inverse of a Pick function there), checked at 12 points
+    gap = np.zeros(anchors.size - 1, dtype=bool)
+    seg = np.flatnonzero(real[:-1] & real[1:] & (t[anchors[1:]].real > t[anchors[:-1]].real))
+    if seg.size:
+        ta, tb = t[anchors[seg]].real, t[anchors[seg + 1]].real
+        ts = ta[:, None] + (tb - ta)[:, None] * np.linspace(0, 1, 14)[1:-1]
+        zs, dzs, _ = chain.forward(ts.ravel() + 0j)
+        gap[seg] = ((np.isfinite(zs) & (dzs.real > 0)).reshape(ts.shape)).all(axis=1)
+    use = ((inside[left] & inside[right]) | gap[left]) & (x1 > x0)  # segment k: anchors k, k + 1
+    pts, left, right, t0, t1 = rest[use], left[use], right[use], t0[use], t1[use]
+    if pts.size:
+        h = x1[use] - x0[use]
+        u = (xs[pts] - x0[use]) / h
+        pred = ((2 * u - 3) * u * u + 1) * t0 + (3 - 2 * u) * u * u * t1 + \
+            h * u * (1 - u) * ((1 - u) * slope[left] - u * slope[right])
+        in_gap = gap[left]
+        pred[in_gap] = pred[in_gap].real  # on a gap the root is real
+        tn, conv, _, physical = _newton(chain, pred.copy(), z[pts], 1e-15, 8, res_tol=1e-11 * loc[pts], info=True)
+        near = np.abs(tn - pred) <= 0.25 * np.abs(t1 - t0)
+        # inside: Herglotz along the chain; on a gap: the root in the monotone segment (unique there)
+        ok = conv & near & np.where(in_gap, (tn.imag == 0) & (tn.real >= t0.real) & (tn.real <= t1.real),
+                                    physical & (tn.imag > 0))
+        t[pts[ok]] = tn[ok]
+        rest = np.setdiff1d(rest, pts[ok])
+    if rest.size:
+        t[rest], z[rest] = _solve_path(chain, xs[rest], eta_final, scale, herglotz, loc[rest])
+    out_t, out_z = np.empty(n, dtype=complex), np.empty(n, dtype=complex)
+    out_t[order], out_z[order] = t, z
+    return out_t, out_z
+
+
+@np.errstate(all="ignore")
+def _solve_path(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
     r"""Physical solution ``t = z_1`` of :math:`Z(t) = x + i\eta_{final}` for real ``x`` (float64).
 
     Continuation in :math:`\eta = \operatorname{Im} z` from :math:`100\times` the spectrum's
@@ -258,9 +342,7 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
         # on the cut a density below the float range leaves w real: keep it in the lower half-plane
         w = np.where((w.imag == 0) & (y.real * float(law.upper) > 1), w.real - 1e-300j, w)
         return chain.qh0 * (1 + w) / w, z
-    m1, m2 = chain.moments()
-    if scale is None:
-        scale = abs(m1) + math.sqrt(max(m2 - m1 * m1, 0.0))
+    m1, scale, loc = _scales(chain, x, scale, local_scale)
     # never start below eta_final itself (far above the axis the start point is the answer)
     eta = np.maximum(100.0 * (np.abs(x) + scale), eta_final)
     t = np.empty(x.shape, dtype=complex)
@@ -278,12 +360,6 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
         if todo.size == 0:
             break
         eta[todo] *= 10.0
-    if local_scale is None and chain.layers:
-        # resolve each point on its own scale (a law spanning decades has |x| << scale at its left end);
-        # the spectrum lies above qh_{L-1} > 0
-        local_scale = np.maximum(np.abs(x), 1e-3 * float(chain.layers[-1][0]))
-    loc = np.full(x.shape, float(scale)) if local_scale is None else \
-        np.minimum(float(scale), np.maximum(np.broadcast_to(local_scale, x.shape), 1e-300))
     eta_min = np.maximum(1e-10 * loc, eta_final)
     ratio = np.full(x.shape, 0.01)
     active = np.flatnonzero(eta > eta_min)
@@ -305,7 +381,9 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None):
         eta[active[ok]] = new_eta[ok]
         r = ratio[active]
         ratio[active] = np.where(ok, np.maximum(r * r, 1e-4), np.sqrt(r))
-        stuck = ratio[active] > 0.9999
+        # no progress: the ratio has grown back to 1, or to 0.3 with t real to rounding (outside the
+        # support, where lower steps only chase the noise of Im t)
+        stuck = (ratio[active] > 0.9999) | ((ratio[active] > 0.3) & (np.abs(t[active].imag) <= 1e-12 * np.abs(t[active])))
         # deep inside the support the root is far from the real t-axis compared with the
         # distance left to travel (eta / |Z'|): Newton lands from here on the same branch
         ready = eta[active] < 0.01 * t[active].imag * np.abs(dz_all[active])
@@ -470,18 +548,27 @@ class Spectrum:
         if on_atom.any():
             delta = 1e-9 * np.maximum(np.abs(xs[on_atom]), 1e-300)
             left, right = self.density(xs[on_atom] - delta), self.density(xs[on_atom] + delta)
-        _, z, g = self._solve(xs)
+        # H = qh_{L-1} I + (positive semi-definite): no spectrum below qh_{L-1}, nothing to solve there
+        floor = float(self.chain.layers[-1][0]) if self.chain.layers else math.inf
+        at = np.flatnonzero(xs >= floor)
         if self.dps:
-            with mpmath.workdps(self.dps):
-                gc = np.array([gi - sum(mpmath.mpf(a.mass) / (zi - mpmath.mpf(a.location)) for a in self.atoms)
-                               if not oa else mpmath.mpc(0) for gi, zi, oa in zip(g, z, on_atom)], dtype=object)
-                dens = np.array([max(-mpmath.im(v) / mpmath.pi, mpmath.mpf(0)) for v in gc], dtype=object)
+            dens = np.array([mpmath.mpf(0)] * xs.size, dtype=object)
+            if at.size:
+                _, z, g = self._solve(xs[at])
+                with mpmath.workdps(self.dps):
+                    gc = [gi - sum(mpmath.mpf(a.mass) / (zi - mpmath.mpf(a.location)) for a in self.atoms)
+                          if not oa else mpmath.mpc(0) for gi, zi, oa in zip(g, z, on_atom[at])]
+                    dens[at] = [max(-mpmath.im(v) / mpmath.pi, mpmath.mpf(0)) for v in gc]
             if on_atom.any():
                 dens[on_atom] = (left + right) / 2
             return _like_input(dens.reshape(shape), points)
-        for atom in self.atoms:
-            g = g - np.where(on_atom, 0, atom.mass / np.where(on_atom, 1, z - atom.location))
-        dens = np.maximum(-g.imag / np.pi, 0.0)
+        dens = np.zeros(xs.shape)
+        if at.size:
+            _, z, g = self._solve(xs[at])
+            hit = on_atom[at]
+            for atom in self.atoms:
+                g = g - np.where(hit, 0, atom.mass / np.where(hit, 1, z - atom.location))
+            dens[at] = np.maximum(-g.imag / np.pi, 0.0)
         if on_atom.any():
             dens[on_atom] = (left + right) / 2
         return _like_input(dens.reshape(shape), points)

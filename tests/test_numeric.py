@@ -223,3 +223,30 @@ def test_accuracy_warning_states_the_error_and_names_the_network():
         warnings.simplefilter("error", AccuracyWarning)
         good = Spectrum(Network("hardtanh", "orthogonal", 1.2, 0.05, 5))
         assert abs(good.continuous_mass + good.atom_mass - 1) <= MASS_GOAL
+
+
+@pytest.mark.parametrize("net", [
+    Network("relu", "orthogonal", 2.0, 0.1, 30),
+    Network("hardtanh", "gaussian", 2.0, 0.1, 12),
+    Network("hardtanh", "orthogonal", 0.375, 0.125, 17, q0=1.0),  # ordered phase: many gaps
+    Network("hardtanh", "orthogonal", 1.25, 0.0, 5, q0=1.0),
+    Network("tanh", "orthogonal", 1.3, 0.05, 6),
+], ids=lambda n: n.describe())
+@pytest.mark.parametrize("eta", [0.0, 1e-3])
+def test_continuation_along_x_equals_the_continuation_in_eta(net, eta):
+    """The vectorised continuation along x (anchors, Hermite predictors, gap segments) finds the
+    same physical roots as the continuation in eta run for every point: inside the support,
+    outside it and in the gaps, at the edges and off the axis."""
+    spec = Spectrum(net)
+    lo, hi = spec.support()[0][0], spec.support()[-1][1]
+    # the support finder's grid resolves every scale (intervals of the ordered phase accumulating at an atom)
+    x = np.concatenate([np.linspace(0.5 * lo, lo + 1.2 * (hi - lo), 700), np.random.default_rng(3).uniform(lo, hi, 100),
+                        spec._support_scan[1], np.linspace(lo, hi, 4000)])
+    t_fast, z_fast = solve(spec.chain, x, eta)
+    t_path, z_path = solve(spec.chain, x, eta, stride=x.size)
+    assert np.array_equal(z_fast, z_path)
+    # the roots t, away from the atoms: within 1e-9 relative of one, x - a keeps only a few digits
+    # and Z is flat there (|Z'| ~ 1e-18 for the atom of mass 4e-9 of the ordered-phase network)
+    assert np.all(np.isfinite(t_fast))
+    far = np.all([np.abs(x - a.location) > 1e-9 * a.location for a in spec.atoms], axis=0)
+    np.testing.assert_allclose(t_fast[far], t_path[far], rtol=1e-9, atol=1e-13 * np.max(np.abs(t_path)))

@@ -902,13 +902,17 @@ class SmoothLaw(Law):
     #: the disc around ``w = -1`` left to the exact Newton by the second (near) fit
     _near_radius = 0.02
 
+    def _near_rings(self, box, n=40):
+        """Radii of the polar grid around ``w = -1`` (geometric from ``_near_radius``) covering ``box``."""
+        lo, hi, im = box
+        return np.geomspace(self._near_radius, 1.1 * math.hypot(max(-1 - lo, hi + 1), im), n)
+
     def _near_samples(self, box, rng=None):
         """Exact ``(w, S(w))`` on a polar grid around ``w = -1`` (radii geometric from
         ``_near_radius``) covering ``box`` with a margin; jittered and coarser with ``rng``."""
         lo, hi, im = box
-        reach = 1.1 * math.hypot(max(-1 - lo, hi + 1), im)
         n = 40 if rng is None else 23
-        rho, th = np.geomspace(self._near_radius, reach, n), np.linspace(0, np.pi, n)
+        rho, th = self._near_rings(box, n), np.linspace(0, np.pi, n)
         if rng is not None:
             rho = rho * np.exp(rng.uniform(-0.2, 0.2, n))
             th = np.clip(th + rng.uniform(-0.05, 0.05, n), 0, np.pi)
@@ -922,31 +926,40 @@ class SmoothLaw(Law):
 
     @cached_property
     def _near(self):
-        r"""``(support, values, weights, angle, certificate)`` of a second AAA fit, of ``S`` itself,
-        inside the main fit's box: used where :math:`|1 + w| \ge` ``_near_radius`` and
-        :math:`\arg(1 + w) <` ``angle``, the wedge along the cut :math:`w < -1` where the exact
-        Newton fails on the sample grid being left out (there the exact Newton runs, as before).
+        r"""``(support, values, weights, rings, angles, certificate)`` of a second AAA fit, of ``S``
+        itself, inside the main fit's box: used where :math:`|1 + w| \ge` ``_near_radius`` and
+        :math:`\arg(1 + w)` is below its ring's angle; the wedge along the cut :math:`w < -1`
+        where the exact Newton fails on the sample grid is left out (there the exact Newton runs).
+        The wedge at radius ``r`` starts 0.05 below the smallest failed angle at radii up to 1.25
+        times the next ring ``rings[i] >= r`` (failures off the cut appear only far from -1: one
+        global wedge would send the points next to -1 and the cut to the exact Newton).
         ``None`` when the fit does not pass the certificate on a jittered set."""
         fit = self._rational
         if fit is None:
             return None
         box = fit[3]
+        rings = self._near_rings(box)
         w, s = self._near_samples(box)
         good = np.isfinite(s)
-        failed = np.angle(1 + w[~good])
-        angle = float(np.min(failed)) - 0.05 if failed.size else np.pi
-        good &= np.angle(1 + w) < angle + 0.05
-        if np.count_nonzero(good) < 50 or angle < np.pi / 2:
+        r_fail, a_fail = np.abs(1 + w[~good]), np.angle(1 + w[~good])
+        angles = np.array([np.min(a_fail[r_fail <= 1.25 * r], initial=np.pi + 0.05) - 0.05 for r in rings])
+        good &= np.angle(1 + w) < self._near_angle(w, rings, angles) + 0.05
+        if np.count_nonzero(good) < 50 or np.min(angles) < np.pi / 2:
             return None
         near = _aaa(w[good], s[good], tol=1e-13)
         if near is None:
             return None
         wt, st = self._near_samples(box, np.random.default_rng(15))
-        test = self._in_box(wt, box) & (np.angle(1 + wt) < angle)
+        test = self._in_box(wt, box) & (np.angle(1 + wt) < self._near_angle(wt, rings, angles))
         if not np.all(np.isfinite(st[test])):
             return None
         err = float(np.max(np.abs(_barycentric(wt[test], *near)[0] - st[test]) / np.abs(st[test])))
-        return near + (angle, err) if err <= self.certify_tol else None
+        return near + (rings, angles, err) if err <= self.certify_tol else None
+
+    @staticmethod
+    def _near_angle(w, rings, angles):
+        """The largest ``arg(1 + w)`` the near fit serves at ``|1 + w|`` (that of the next ring out)."""
+        return angles[np.minimum(np.searchsorted(rings, np.abs(1 + w)), rings.size - 1)]
 
     @property
     def certificate(self):
@@ -990,10 +1003,11 @@ class SmoothLaw(Law):
         ok &= np.isfinite(s) & np.isfinite(ds)
         near = self._near if check and not ok.all() else None
         if near is not None:
-            zn, fn, wn, angle, _ = near
+            zn, fn, wn, rings, angles, _ = near
             u = 1 + v
             idx = np.flatnonzero(~ok & np.isfinite(v) & self._in_box(v, box) & (np.abs(u) >= self._near_radius)
-                                 & (np.angle(u) < angle) & ~((w.imag == 0) & (w.real <= -1)))
+                                 & (np.angle(u) < self._near_angle(v, rings, angles))
+                                 & ~((w.imag == 0) & (w.real <= -1)))
             if idx.size:
                 _store_mirrored(s, ds, idx, *_barycentric(v[idx], zn, fn, wn), w)
                 ok[idx] = np.isfinite(s[idx]) & np.isfinite(ds[idx])

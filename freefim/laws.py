@@ -909,13 +909,16 @@ class SmoothLaw(Law):
 
     def _near_samples(self, box, rng=None):
         """Exact ``(w, S(w))`` on a polar grid around ``w = -1`` (radii geometric from
-        ``_near_radius``) covering ``box`` with a margin; jittered and coarser with ``rng``."""
+        ``_near_radius``) covering ``box`` with a margin; jittered and coarser with ``rng``.
+        Angles up to 1e-4 short of the cut :math:`w < -1` (on the cut itself the exact Newton is
+        used at run time)."""
         lo, hi, im = box
         n = 40 if rng is None else 23
-        rho, th = self._near_rings(box, n), np.linspace(0, np.pi, n)
+        top = np.pi - 1e-4
+        rho, th = self._near_rings(box, n), np.linspace(0, top, n)
         if rng is not None:
             rho = rho * np.exp(rng.uniform(-0.2, 0.2, n))
-            th = np.clip(th + rng.uniform(-0.05, 0.05, n), 0, np.pi)
+            th = np.clip(th + rng.uniform(-0.05, 0.05, n), 0, top)
         w = (-1 + rho[:, None] * np.exp(1j * th[None, :])).ravel()
         pad = 0.1 * (hi - lo)
         w = w[self._in_box(w, (lo - pad, hi + pad, im + pad)) & (np.abs(1 + w) >= self._near_radius)]
@@ -940,8 +943,11 @@ class SmoothLaw(Law):
         box = fit[3]
         rings = self._near_rings(box)
         w, s = self._near_samples(box)
+        wt, st = self._near_samples(box, np.random.default_rng(15))
         good = np.isfinite(s)
-        r_fail, a_fail = np.abs(1 + w[~good]), np.angle(1 + w[~good])
+        # failures of both sets shape the wedge (a test point where the exact Newton fails cannot certify)
+        fail = 1 + np.concatenate([w[~good], wt[~np.isfinite(st)]])
+        r_fail, a_fail = np.abs(fail), np.angle(fail)
         angles = np.array([np.min(a_fail[r_fail <= 1.25 * r], initial=np.pi + 0.05) - 0.05 for r in rings])
         good &= np.angle(1 + w) < self._near_angle(w, rings, angles) + 0.05
         if np.count_nonzero(good) < 50 or np.min(angles) < np.pi / 2:
@@ -949,7 +955,6 @@ class SmoothLaw(Law):
         near = _aaa(w[good], s[good], tol=1e-13)
         if near is None:
             return None
-        wt, st = self._near_samples(box, np.random.default_rng(15))
         test = self._in_box(wt, box) & (np.angle(1 + wt) < self._near_angle(wt, rings, angles))
         if not np.all(np.isfinite(st[test])):
             return None
@@ -972,34 +977,38 @@ class SmoothLaw(Law):
         """``S``, ``S'`` from the rational and the mask where it is certified (``Im w < 0`` by
         ``S(conj w) = conj S(w)``; real ``w`` real)."""
         r = self._rational
-        s = np.full(w.shape, np.nan, dtype=complex)
-        ds = s.copy()
         if r is None:
-            return s, ds, np.zeros(w.shape, dtype=bool)
+            s = np.full(w.shape, np.nan, dtype=complex)
+            return s, s.copy(), np.zeros(w.shape, dtype=bool)
         zj, fj, wj, box, _ = r
-        lower = w.imag < 0
-        v = np.where(lower, w.conj(), w)
+        lo, hi, im = box
+        wr, wi = w.real, w.imag
+        ai = np.abs(wi)
+        v = wr + 1j * ai  # the fits live on the upper half-plane
         if check:
-            ok = np.isfinite(v) & (w != 0) & ~self._in_box(v, box) & ~((w.imag == 0) & (w.real <= -1))
+            ok = ~((wr > lo) & (wr < hi) & (ai < im)) & (w != 0) & ~((wi == 0) & (wr <= -1))
         else:
-            ok = np.isfinite(v) & (w != -1)
-        idx = np.flatnonzero(ok)
-        if idx.size:
-            vi = v[idx]
-            # the fit lives on the upper half-plane: on the real axis (outside the support) its
-            # imaginary part is rounding-level noise; remove it near the axis (within 1e-3
-            # relative: higher up it is far below the true Im S), so that S is real there and
-            # continuous across it (the solver's real roots outside the support); one evaluation
-            # for the points and their projections on the axis
-            near = np.flatnonzero((np.abs(vi.imag) < 1e-3 * (1 + np.abs(vi))) & (vi.real > -1))
-            k, dk = _barycentric(np.concatenate([vi, vi[near].real + 0j]), zj, fj, wj)
-            k, dk, k0 = k[:idx.size], dk[:idx.size], k[idx.size:]
-            k[near] -= 1j * k0.imag
-            with np.errstate(all="ignore"):
-                inv = 1 / (1 + vi)
-                a = 1 / self._sup + k * inv
-                b = (dk - k * inv) * inv
-            _store_mirrored(s, ds, idx, a, b, w)
+            ok = w != -1
+        every = bool(ok.all())
+        idx = None if every else np.flatnonzero(ok)
+        vi = v if every else v[idx]
+        s = np.empty(w.shape, dtype=complex) if every else np.full(w.shape, np.nan, dtype=complex)
+        ds = s.copy()
+        if vi.size:
+            # on the real axis (outside the support) the fit's imaginary part is rounding-level
+            # noise: remove it near the axis (within 1e-3 relative: higher up it is far below the
+            # true Im S), so that S is real there and continuous across it (the solver's real
+            # roots outside the support); one evaluation for the points and their projections
+            near = np.flatnonzero((vi.imag < 1e-3 * (1 + np.abs(vi))) & (vi.real > -1))
+            if near.size:
+                k, dk = _barycentric(np.concatenate([vi, vi[near].real + 0j]), zj, fj, wj, self._rational_coef)
+                k, dk, k0 = k[:vi.size], dk[:vi.size], k[vi.size:]
+                k[near] -= 1j * k0.imag
+            else:
+                k, dk = _barycentric(vi, zj, fj, wj, self._rational_coef)
+            inv = 1 / (1 + vi)
+            a = 1 / self._sup + k * inv
+            _store_mirrored(s, ds, idx, a, (dk - k * inv) * inv, w)
         ok &= np.isfinite(s) & np.isfinite(ds)
         near = self._near if check and not ok.all() else None
         if near is not None:
@@ -1007,11 +1016,17 @@ class SmoothLaw(Law):
             u = 1 + v
             idx = np.flatnonzero(~ok & np.isfinite(v) & self._in_box(v, box) & (np.abs(u) >= self._near_radius)
                                  & (np.angle(u) < self._near_angle(v, rings, angles))
-                                 & ~((w.imag == 0) & (w.real <= -1)))
+                                 & ~((wi == 0) & (wr <= -1)))
             if idx.size:
                 _store_mirrored(s, ds, idx, *_barycentric(v[idx], zn, fn, wn), w)
                 ok[idx] = np.isfinite(s[idx]) & np.isfinite(ds[idx])
         return s, ds, ok
+
+    @cached_property
+    def _rational_coef(self):
+        """The main fit's ``(m, 2)`` matrix of numerator and denominator weights."""
+        zj, fj, wj = self._rational[:3]
+        return np.stack([wj * fj, wj], axis=1)
 
     def _rational_chi(self, w, check=True):
         """``chi = S w / (1 + w)`` from the rational (``nan`` where it is not certified)."""
@@ -1022,12 +1037,14 @@ class SmoothLaw(Law):
 
 
 def _store_mirrored(s, ds, idx, a, b, w):
-    """``s[idx], ds[idx] = a, b`` for fits of the upper half-plane evaluated at ``v = w`` or
-    ``conj(w)``: conjugated where ``Im w < 0`` (``S(conj w) = conj S(w)``), real for real ``w``."""
-    lower = w[idx].imag < 0
-    a, b = np.where(lower, a.conj(), a), np.where(lower, b.conj(), b)
-    real = w[idx].imag == 0
-    s[idx], ds[idx] = np.where(real, a.real, a), np.where(real, b.real, b)
+    """``s[idx], ds[idx] = a, b`` (``idx=None``: all) for fits of the upper half-plane evaluated at
+    ``v = w`` or ``conj(w)``: conjugated where ``Im w < 0`` (``S(conj w) = conj S(w)``), real for
+    real ``w`` (the sign of ``Im w`` multiplies the imaginary part)."""
+    sign = np.sign(w.imag if idx is None else w[idx].imag)
+    if idx is None:
+        s.real, s.imag, ds.real, ds.imag = a.real, sign * a.imag, b.real, sign * b.imag
+    else:
+        s[idx], ds[idx] = a.real + 1j * (sign * a.imag), b.real + 1j * (sign * b.imag)
 
 
 def _aaa(z, f, weight=None, tol=1e-13, mmax=120):
@@ -1064,12 +1081,12 @@ def _aaa(z, f, weight=None, tol=1e-13, mmax=120):
     return None if best is None or not np.isfinite(best[0]) else best[1:]
 
 
-def _barycentric(w, zj, fj, wj, nudge=True):
+def _barycentric(w, zj, fj, wj, coef=None, nudge=True):
     """The barycentric rational and its derivative at ``w`` (a support point: its value, and
-    the derivative a hair away).  Two products with the ``(m, 2)`` matrix of numerator and
-    denominator weights: one for the values, one (squared Cauchy matrix) for the derivative."""
-    w = np.asarray(w, dtype=complex)
-    coef = np.stack([wj * fj, wj], axis=1)
+    the derivative a hair away).  Two products with the ``(m, 2)`` matrix ``coef`` of numerator
+    and denominator weights: one for the values, one (squared Cauchy matrix) for the derivative."""
+    if coef is None:
+        coef = np.stack([wj * fj, wj], axis=1)
     with np.errstate(all="ignore"):
         c = 1 / (w[:, None] - zj[None, :])
         nd = c @ coef
@@ -1077,7 +1094,8 @@ def _barycentric(w, zj, fj, wj, nudge=True):
         nd2 = c @ coef
         r = nd[:, 0] / nd[:, 1]
         dr = (r * nd2[:, 1] - nd2[:, 0]) / nd[:, 1]
-    hit = np.flatnonzero(~np.isfinite(r) & np.isfinite(w))
-    if nudge and hit.size:  # on a support point (or a rounding-level neighbour): a hair away
-        r[hit], dr[hit] = _barycentric(w[hit] * (1 + 1e-13) + 1e-300, zj, fj, wj, nudge=False)
+    if nudge:
+        hit = np.flatnonzero(~np.isfinite(r) & np.isfinite(w))
+        if hit.size:  # on a support point (or a rounding-level neighbour): a hair away
+            r[hit], dr[hit] = _barycentric(w[hit] * (1 + 1e-13) + 1e-300, zj, fj, wj, coef, nudge=False)
     return r, dr

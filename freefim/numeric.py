@@ -608,6 +608,9 @@ class Spectrum:
         good, bad = (t_good if k == 0 else ts[k - 1]), ts[k]
         edge = None
         for _ in range(60):
+            # Z - edge ~ (t - t_edge)^2: t to 1e-9 relative gives the edge to rounding
+            if abs(bad - good) <= 1e-9 * (abs(good) + abs(bad)):
+                break
             ts = good + (bad - good) * np.linspace(0, 1, 33)[1:-1]
             ts = ts[(ts != good) & (ts != bad)]
             if ts.size == 0:
@@ -628,11 +631,24 @@ class Spectrum:
         sd = math.sqrt(max(m2 - m1 * m1, 0.0))
         # relative to the law's own scale only (a law at 1e-148, the ordered phase at depth, has its edge there)
         x_hi = min(self.chain.upper_bound(), m1 + 1e4 * (sd + abs(m1))) * (1 + 1e-6)
-        t_hi = float(solve(self.chain, np.array([x_hi]))[0][0].real)
+        # far above the support (100 sd above m1: G = 1/(x - m1) to 1e-4) the top-down map of that G
+        # lands next to the root; it must be physical and hit x_hi (else the continuation in eta)
+        # (any point of the physical run above the edge will do: within 1e-6 of x_hi is enough)
+        with np.errstate(all="ignore"):
+            t_hi = self.chain.top_down(np.array([x_hi + 0j]), np.array([1 / (x_hi - m1) + 0j])).real
+        phys, z_hi = self._physical(t_hi, values=True)
+        if not (x_hi - m1 >= 100 * sd and phys[0] and abs(z_hi[0] - x_hi) <= 1e-6 * x_hi):
+            t_hi = solve(self.chain, np.array([x_hi]))[0].real
+        t_hi = float(t_hi[0])
         qh0 = float(self.chain.qh0)
         # t stays above qh0 on that run (g_1 = 1/(t - qh0) > 0 there); scan geometrically towards qh0
         ts = qh0 + (t_hi - qh0) * np.geomspace(1.0, 1e-15, 1500)
-        phys = self._physical(ts)
+        # scanned from the top in chunks of two decades, up to the first non-physical point
+        phys = np.ones(ts.size, dtype=bool)
+        for lo in range(0, ts.size, 200):
+            phys[lo:lo + 200] = self._physical(ts[lo:lo + 200])
+            if not phys[lo:lo + 200].all():
+                break
         if phys.all():
             edge = self._edge_from(ts[-1], qh0, points=8)
             if edge is None:

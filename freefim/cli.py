@@ -185,7 +185,7 @@ def _density(args):
         bar.update()
         if x is None:
             if support:
-                lo, hi = support[0][0], support[-1][1]
+                lo, hi = float(support[0][0]), float(support[-1][1])
                 pad = 0.05 * (hi - lo)
                 x = np.linspace(max(lo - pad, 0.0), hi + pad, args.points)
             else:
@@ -205,21 +205,23 @@ def _density(args):
         "network": net.as_dict(),
         "x": x,
         "density": [exact(v) for v in dens],
-        "atoms": [{"location": a.location, "mass": a.mass} for a in spec.atoms],
+        "atoms": [{"location": exact(a.location), "mass": exact(a.mass)} for a in spec.atoms],
         "moments": {"m1": exact(moments.m1), "m2": exact(moments.m2)},
-        "support": [list(iv) for iv in support],
+        "support": [[exact(e) for e in iv] for iv in support],
     }
     if args.dps:
         out["dps"] = args.dps
     lines = [f"freefim density: {net.activation.name}/{net.weights}, sigma_w2={net.sigma_w2:g}, "
              f"sigma_b2={net.sigma_b2:g}, depth={net.depth}, q0={net.q0:g}",
              f"moments: m1 = {shown(moments.m1)}, m2 = {shown(moments.m2)}",
-             "support: " + (", ".join(f"[{a:.10g}, {b:.10g}]" for a, b in support) or "(none: atoms only)"),
-             "atoms:   " + (", ".join(f"{a.mass:.10g} at {a.location:.10g}" for a in spec.atoms) or "(none)")]
+             "support: " + (", ".join(f"[{shown(a)}, {shown(b)}]" for a, b in support) or "(none: atoms only)"),
+             "atoms:   " + (", ".join(f"{shown(a.mass)} at {shown(a.location)}" for a in spec.atoms) or "(none)")]
     if peak is not None:
         # a density diverging at an edge: height null and "diverges": true
-        out["peak"] = {"location": peak.location, "height": peak.height, "diverges": math.isinf(peak.height)}
-        lines.append(f"peak:    density {peak.height:.6g} at x = {peak.location:.10g}")
+        diverges = math.isinf(peak.height)
+        out["peak"] = {"location": exact(peak.location), "height": None if diverges else exact(peak.height),
+                       "diverges": diverges}
+        lines.append(f"peak:    density {'inf' if diverges else shown(peak.height)} at x = {shown(peak.location)}")
     step = max(1, len(x) // 20)
     lines.append(f"{'x':>16}  {'density':>14}")
     lines += [f"{xi:16.8g}  {shown(di):>14}" for xi, di in zip(x[::step], dens[::step])]

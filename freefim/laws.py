@@ -484,7 +484,8 @@ class SmoothLaw(Law):
                 la, lb = np.log((a - zj).astype(complex)), np.log((b - zj).astype(complex))
                 inside = real & (a < zj.real) & (zj.real < b)
                 sgn = np.broadcast_to(side, xi.shape)[idx[j]] * np.sign(np.real(t1[j]))
-                la = np.where(inside, np.log(np.abs(zj.real - a)) + 1j * np.pi * sgn, la)
+                with np.errstate(divide="ignore"):  # a root on the panel's edge is not inside: dropped
+                    la = np.where(inside, np.log(np.abs(zj.real - a)) + 1j * np.pi * sgn, la)
                 # principal sheet: Im Z_* has the sign of -sgn; a root on the other side crossed
                 # (only roots near the axis, where r' is nearly real, can have crossed)
                 crossed = ~real & (a < zj.real) & (zj.real < b) & (np.sign(zj.imag) == sgn) \

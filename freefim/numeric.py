@@ -1014,13 +1014,19 @@ class Spectrum:
 
     def moment(self, k):
         r"""``k``-th moment :math:`\int x^k d\mu_L` of the whole law (exact for ``k <= 2``,
-        otherwise quadrature of the density plus the atoms)."""
+        otherwise quadrature of the density plus the atoms; with ``dps`` an ``mpf``)."""
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise ValueError(f"moment order must be an integer >= 0, got {k!r}")
         if k == 0:
-            return 1.0
+            return mpmath.mpf(1) if self.dps else 1.0
         if k <= 2:
-            return float((self.moments.m1, self.moments.m2)[k - 1])
+            value = (self.moments.m1, self.moments.m2)[k - 1]
+            return value if self.dps else float(value)
+        if self.dps:  # the density's moment in dps digits, plus the atoms
+            with mpmath.workdps(self.dps):
+                parts = [self._integral_mp(i, hi, power=k) for i, (lo, hi) in enumerate(self._pieces_mp[0])]
+                self._warn_mp(sum(e for _, e in parts), f"moment {k}")
+                return sum(v for v, _ in parts) + sum(a.mass * a.location ** k for a in self.atoms)
         return self.numeric_moment(k)
 
     def numeric_moment(self, k):
@@ -1074,60 +1080,70 @@ class Spectrum:
             out[part] = before[kp] + np.sum(weight * f.reshape(delta.shape), axis=1)
         return out
 
-    def _cdf_mp(self, x, continuous):
-        points = x = _as_points(x, "cdf", finite=False)
-        # the float64 quadrature's accepted panels (in theta, per piece) resolve the density's spikes
-        # and cusps: their ends are the breakpoints of the dps-digit rule
+    @cached_property
+    def _pieces_mp(self):
+        """The support split at the atoms, in ``dps`` digits, with the ends (in theta) of the float64
+        quadrature's accepted panels in each piece: they resolve the density's spikes and cusps
+        and are the breakpoints of the ``dps``-digit rule."""
         panels = self._certified_quadrature[2]
         with mpmath.workdps(self.dps):
             pieces = []
             for a, b in self.support():
                 cuts = [a] + [t.location for t in self.atoms if a < t.location < b] + [b]
                 pieces += list(zip(cuts[:-1], cuts[1:]))
-            starts = list(dict.fromkeys(map(tuple, panels[:, :2])))
-            breaks = [np.unique(panels[(panels[:, 0] == fa) & (panels[:, 1] == fb)][:, 2:4]) for fa, fb in starts]
-            error = [mpmath.mpf(0)]
+        starts = list(dict.fromkeys(map(tuple, panels[:, :2])))
+        breaks = [np.unique(panels[(panels[:, 0] == fa) & (panels[:, 1] == fb)][:, 2:4]) for fa, fb in starts]
+        return pieces, breaks
 
-            def part(k, x):
-                """The integral over [lo, x] of the density of piece k, in theta."""
-                lo, hi = pieces[k]
+    def _integral_mp(self, k, x, power=0):
+        r"""``(integral, error estimate)`` of :math:`t^{power}` times the density over ``[lo, x]`` of
+        piece ``k``, by Gauss-Legendre (``mpmath.quad``) in :math:`t = lo + (hi - lo)\sin^2(\theta/2)`
+        (call inside ``mpmath.workdps(dps)``)."""
+        (lo, hi), breaks = self._pieces_mp[0][k], self._pieces_mp[1][k]
 
-                def f(theta):
-                    return self._density_mp(lo + (hi - lo) * mpmath.sin(theta / 2) ** 2) * \
-                        (hi - lo) / 2 * mpmath.sin(theta)
+        def f(theta):
+            t = lo + (hi - lo) * mpmath.sin(theta / 2) ** 2
+            return self._density_mp(t) * t ** power * (hi - lo) / 2 * mpmath.sin(theta)
 
-                top = 2 * mpmath.asin(mpmath.sqrt(min(max((x - lo) / (hi - lo), 0), 1)))
-                # (not closer than 1e-3 to each other or the ends: there the float rule only bisected
-                # float noise, and nodes next to an edge must stay resolvable in float64)
-                cuts = [mpmath.mpf(0)]
-                for t in breaks[k]:
-                    if t - cuts[-1] >= 1e-3 and top - t >= 1e-3:
-                        cuts.append(mpmath.mpf(t))
-                cuts.append(top)
-                value, err = mpmath.quad(f, cuts, method="gauss-legendre", error=True)
-                error[0] += err
-                return value
+        top = 2 * mpmath.asin(mpmath.sqrt(min(max((x - lo) / (hi - lo), 0), 1)))
+        # (not closer than 1e-3 to each other or the ends: there the float rule only bisected
+        # float noise, and nodes next to an edge must stay resolvable in float64)
+        cuts = [mpmath.mpf(0)]
+        for t in breaks:
+            if t - cuts[-1] >= 1e-3 and top - t >= 1e-3:
+                cuts.append(mpmath.mpf(t))
+        cuts.append(top)
+        return mpmath.quad(f, cuts, method="gauss-legendre", error=True)
 
-            done = [part(k, hi) for k, (lo, hi) in enumerate(pieces)]
-            total = sum(done) if done else mpmath.mpf(0)
+    def _warn_mp(self, error, what):
+        # the density carries dps - 3 digits, and mpmath's estimate (the change over the last degree)
+        # overstates the error (measured on the arcsine law of ReLU at depth 3: 1e-27 at dps = 30,
+        # estimated 1e-25): warn below dps - 7 estimated digits
+        if error > mpmath.mpf(10) ** (7 - self.dps):
+            warnings.warn(f"the {what} of {self._name()} is accurate to {mpmath.nstr(error, 2)} only "
+                          f"(not {self.dps} digits)", AccuracyWarning, stacklevel=4)
+
+    def _cdf_mp(self, x, continuous):
+        points = x = _as_points(x, "cdf", finite=False)
+        with mpmath.workdps(self.dps):
+            pieces = self._pieces_mp[0]
+            parts = [self._integral_mp(k, hi) for k, (lo, hi) in enumerate(pieces)]
+            error = sum(e for _, e in parts)
+            total = sum(v for v, _ in parts) if parts else mpmath.mpf(0)
             if continuous and not total > 0:
                 raise ValueError("the law has no continuous part")
             out = []
             for xi in x.ravel():
                 cont = mpmath.mpf(0)
-                for k, ((lo, hi), whole) in enumerate(zip(pieces, done)):
+                for k, ((lo, hi), (whole, _)) in enumerate(zip(pieces, parts)):
                     if xi >= hi:
                         cont += whole
                     elif xi > lo:
-                        cont += part(k, mpmath.mpf(xi))
+                        value, err = self._integral_mp(k, mpmath.mpf(xi))
+                        cont, error = cont + value, error + err
                 out.append(cont / total if continuous else
                            cont + sum(a.mass for a in self.atoms if xi >= a.location))
-            # the density carries dps - 3 digits, and mpmath's estimate (the change over the last degree)
-            # overstates the error (measured on the arcsine law of ReLU at depth 3: 1e-27 at dps = 30,
-            # estimated 1e-25): warn below dps - 7 estimated digits
-            if error[0] > mpmath.mpf(10) ** (7 - self.dps):
-                warnings.warn(f"the cdf of {self._name()} is accurate to {mpmath.nstr(error[0], 2)} only "
-                              f"(not {self.dps} digits)", AccuracyWarning, stacklevel=3)
+            self._warn_mp(error, "cdf")
         return _like_input(np.array(out, dtype=object).reshape(x.shape), points)
 
     def peak(self):

@@ -88,3 +88,15 @@ def test_cli_density_dps_json_carries_the_digits(capsys):
     lo, hi = out["support"][0]
     assert len(lo.replace(".", "")) >= 28 and mpmath.mpf(hi) > mpmath.mpf(lo)
     assert out["atoms"][0]["mass"] == "0.5" and out["peak"]["diverges"] is True
+
+
+def test_moments_carry_the_digits(hardtanh):
+    f, s30, s40 = hardtanh
+    assert isinstance(s30.moment(2), mpmath.mpf) and rel(s30.moment(2), s40.moment(2)) < 1e-28
+    m3 = s30.moment(3)
+    assert isinstance(m3, mpmath.mpf) and rel(m3, f.moment(3)) < 1e-9
+    # the exact m1 again by the dps-digit quadrature of the density (plus the atoms)
+    with mpmath.workdps(30):
+        parts = [s30._integral_mp(i, hi, power=1)[0] for i, (lo, hi) in enumerate(s30._pieces_mp[0])]
+        m1 = sum(parts) + sum(a.mass * a.location for a in s30.atoms)
+    assert rel(m1, s30.moment(1)) < 1e-24

@@ -39,6 +39,7 @@ import numpy as np
 
 from .laws import PointMass, SmoothLaw, free_product_atoms
 from .meanfield import mean_field
+from .quadrature import panel_nodes
 
 __all__ = ["Chain", "Spectrum", "spectrum", "Atom", "Moments", "Peak", "AccuracyWarning"]
 
@@ -173,6 +174,16 @@ def _as_points(values, name, complex_ok=False, finite=True):
     if np.any(np.isnan(arr)) or (finite and not np.all(np.isfinite(arr))):
         raise ValueError(f"{name} needs finite {'z' if complex_ok else 'x'}, got {arr[~np.isfinite(arr)].ravel()[0]!r}")
     return arr
+
+
+def _split_at_atoms(support, atoms):
+    """The support intervals cut at the atoms inside them (an atom is an edge of the density too:
+    inverse-square-root spikes on either side), as ``(lo, hi)`` pieces in order."""
+    pieces = []
+    for a, b in support:
+        cuts = [a] + sorted(t.location for t in atoms if a < t.location < b) + [b]
+        pieces += [(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
+    return pieces
 
 
 def _like_input(result, points):
@@ -573,9 +584,8 @@ class Spectrum:
             if at.size:
                 _, z, g = self._solve(xs[at])
                 with mpmath.workdps(self.dps):
-                    gc = [gi - sum(a.mass / (zi - a.location) for a in self.atoms)
-                          if not oa else mpmath.mpc(0) for gi, zi, oa in zip(g, z, on_atom[at])]
-                    dens[at] = [max(-mpmath.im(v) / mpmath.pi, mpmath.mpf(0)) for v in gc]
+                    dens[at] = [self._continuous_mp(gi, zi) if not oa else mpmath.mpf(0)
+                                for gi, zi, oa in zip(g, z, on_atom[at])]
             if on_atom.any():
                 dens[on_atom] = (left + right) / 2
             return _like_input(dens.reshape(shape), points)
@@ -928,10 +938,7 @@ class Spectrum:
         u, wts = np.polynomial.legendre.leggauss(n)
         # an atom inside an interval is an edge of the density too (inverse-square-root spikes on
         # either side): split there, so that the cosine map smooths both sides
-        pieces = []
-        for a, b in self._support:
-            cuts = [a] + sorted(t.location for t in self._atoms if a < t.location < b) + [b]
-            pieces += [(lo_x, hi_x) for lo_x, hi_x in zip(cuts[:-1], cuts[1:]) if hi_x > lo_x]
+        pieces = _split_at_atoms(self._support, self._atoms)
         panels = [(a, b, lo, hi) for a, b in pieces
                   for lo, hi in zip(np.linspace(0, np.pi, 17)[:-1], np.linspace(0, np.pi, 17)[1:])]
         xs, ws, accepted = [], [], []
@@ -1071,11 +1078,10 @@ class Spectrum:
         if part.size:
             kp = k[part]
             pa, pb = a[kp, None], b[kp, None]
-            top = 2 * np.arcsin(np.sqrt(np.clip((x[part, None] - pa) / (pb - pa), 0, 1)))
-            u, wts = np.polynomial.legendre.leggauss(n)
-            theta = (lo[kp, None] + top) / 2 + (top - lo[kp, None]) / 2 * u
+            top = 2 * np.arcsin(np.sqrt(np.clip((x[part] - a[kp]) / (b[kp] - a[kp]), 0, 1)))
+            theta, base = panel_nodes(lo[kp], top, n, False)
             delta = (pb - pa) * np.sin(theta / 2) ** 2
-            weight = wts * (top - lo[kp, None]) / 2 * (pb - pa) / 2 * np.sin(theta)
+            weight = base * (pb - pa) / 2 * np.sin(theta)
             f = self._density_from_edge(np.broadcast_to(pa, delta.shape).ravel(), delta.ravel())
             out[part] = before[kp] + np.sum(weight * f.reshape(delta.shape), axis=1)
         return out
@@ -1087,10 +1093,7 @@ class Spectrum:
         and are the breakpoints of the ``dps``-digit rule."""
         panels = self._certified_quadrature[2]
         with mpmath.workdps(self.dps):
-            pieces = []
-            for a, b in self.support():
-                cuts = [a] + [t.location for t in self.atoms if a < t.location < b] + [b]
-                pieces += list(zip(cuts[:-1], cuts[1:]))
+            pieces = _split_at_atoms(self.support(), self.atoms)
         starts = list(dict.fromkeys(map(tuple, panels[:, :2])))
         breaks = [np.unique(panels[(panels[:, 0] == fa) & (panels[:, 1] == fb)][:, 2:4]) for fa, fb in starts]
         return pieces, breaks
@@ -1194,11 +1197,15 @@ class Spectrum:
         itself in ``dps`` digits)."""
         t, z = solve(self.chain, np.array([float(x)]))
         with mpmath.workdps(self.dps):
-            zm = np.array([mpmath.mpc(x, z[0].imag)], dtype=object)
-            tm, _ = _newton(self._chain_mp, np.array([mpmath.mpc(t[0])], dtype=object), zm,
-                            mpmath.mpf(10) ** (3 - self.dps), 60)
-            g = self._chain_mp.forward(tm)[2][0] - sum(a.mass / (zm[0] - a.location) for a in self.atoms)
-            return max(-mpmath.im(g) / mpmath.pi, mpmath.mpf(0))
+            zm = mpmath.mpc(x, z[0].imag)
+            _, g, _ = polish(self._chain_mp, t, np.array([zm], dtype=object), self.dps)
+            return self._continuous_mp(g[0], zm)
+
+    def _continuous_mp(self, g, z):
+        """The continuous density from ``g = G(z)`` in ``dps`` digits: the atoms' poles taken off
+        (call inside ``mpmath.workdps(dps)``)."""
+        g = g - sum(a.mass / (z - a.location) for a in self.atoms)
+        return max(-mpmath.im(g) / mpmath.pi, mpmath.mpf(0))
 
     @cached_property
     def _peak_float(self):

@@ -43,6 +43,8 @@ from .quadrature import panel_nodes
 
 __all__ = ["Chain", "Spectrum", "spectrum", "Atom", "Moments", "Peak", "AccuracyWarning"]
 
+_ULP = 2.0 ** -52
+
 #: absolute accuracy promised for the mass (and relative for m1) of every integral of the density
 MASS_GOAL = 1e-8
 #: above this certified error a quantity is refused (ValueError); between the two it comes with an
@@ -151,12 +153,85 @@ class Chain:
             atoms = tuple((qh + a, m) for a, m in free_product_atoms(atoms, law.atoms))
         return atoms
 
+    def repeats_from(self):
+        """First layer index ``k`` such that ``layers[k:]`` all equal the last layer to rounding
+        (``qh`` and the law's ``m1``, ``m2`` within 8 ulps): the mean field's fixed point."""
+        qh, law = self.layers[-1]
+        key = (float(qh), float(law.m1), float(law.m2))
+
+        def same(layer):
+            q, other = layer
+            return type(other) is type(law) and all(
+                abs(a - b) <= 8 * _ULP * abs(b) for a, b in zip((float(q), float(other.m1), float(other.m2)), key))
+
+        k = len(self.layers)
+        while k > 0 and same(self.layers[k - 1]):
+            k -= 1
+        return k
+
+    def shortened(self, k, n):
+        """The chain with ``layers[:k]`` and the last ``n`` layers (the repeated fixed-point layer)."""
+        return Chain(self.qh0, self.layers[:k] + self.layers[len(self.layers) - n:])
+
     def upper_bound(self):
         """A crude bound of the support: ``b_{l+1} = qh_l + b_l sup(rho_l)``."""
         b = self.qh0
         for qh, law in self.layers:
             b = qh + b * law.upper
         return b
+
+
+def fixed_point_length(chain, digits=16, tol=1e-11, first=16):
+    r"""``(k, n)`` such that the law of ``chain.shortened(k, n)`` equals that of ``chain`` to
+    ``digits`` digits, or ``None`` when the chain cannot be shortened.
+
+    In the ordered phase (:math:`\chi = \sigma_w^2 E\phi'^2 < 1`) the mean field reaches its fixed
+    point at some layer ``k`` and every later layer applies the same map
+    :math:`T(\mu) = \delta_{\hat q^*} \boxplus (\mu \boxtimes \rho^*)`, which converges
+    geometrically to its fixed law (the moments at rate :math:`\chi`).  Deep chains are then
+    numerically useless as well as slow: ``t = z_1`` grows like :math:`\chi^{-L}` and overflows
+    float64 near depth 500 for ReLU at :math:`\sigma_w^2 = 1/2`.  The rate is measured, not
+    assumed: ``n*`` is the first power of two (from ``first``) such that ``n*/2`` and ``n*`` more
+    layers give the same ``G`` to ``tol`` at 64 points of the spectrum's range at heights
+    1e-2 and 1e-3 of its scale; then ``n = n* max(4, digits / 11)`` more layers leave a difference
+    of about ``tol^(2 max(4, digits/11) - 1)`` (geometric convergence), and the atoms and exact
+    moments must agree too.
+    """
+    if not chain.layers or float(chain.layers[-1][1].m1) >= 1:
+        return None
+    k = chain.repeats_from()
+    factor = max(4, math.ceil(digits / 11))
+    repeated = len(chain.layers) - k
+    if repeated < 2 * first * factor:
+        return None
+    lo, scale = float(chain.layers[-1][0]), None
+    n = first
+    while n * factor <= repeated // 2:
+        short, longer = chain.shortened(k, n // 2), chain.shortened(k, n)
+        hi = float(longer.upper_bound())
+        x = np.linspace(lo, lo + 1.05 * (hi - lo), 64)
+        m1, m2 = (float(v) for v in longer.moments())
+        scale = abs(m1) + math.sqrt(max(m2 - m1 * m1, 0.0))
+        same = True
+        for eta in (1e-2 * scale, 1e-3 * scale):
+            roots = [solve(c, x, eta) for c in (short, longer)]
+            if any(np.any(z != x + 1j * eta) for _, z in roots):
+                return None  # not resolved: no shortening certified
+            g = [c.forward(t)[2] for c, (t, _) in zip((short, longer), roots)]
+            same &= bool(np.all(np.abs(g[0] - g[1]) <= tol * np.abs(g[1])))
+        if same:
+            n *= factor
+            break
+        n *= 2
+    else:
+        return None
+    result = chain.shortened(k, n)
+    exact, cut = np.array(chain.moments(), dtype=float), np.array(result.moments(), dtype=float)
+    atoms, atoms_cut = sorted(chain.atoms()), sorted(result.atoms())
+    if not (np.allclose(exact, cut, rtol=1e-14, atol=0) and len(atoms) == len(atoms_cut) and
+            all(abs(a - b) <= 1e-14 * abs(a) and abs(m - w) <= 1e-14 for (a, m), (b, w) in zip(atoms, atoms_cut))):
+        return None
+    return k, n
 
 
 def _as_points(values, name, complex_ok=False, finite=True):
@@ -197,12 +272,14 @@ def _imag(a):
     return np.imag(a)
 
 
-def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False):
+def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False, res_max=np.inf):
     """Newton for ``Z(t) = z`` (vectorised); returns ``t`` and a converged mask.
 
     Converged: the step is below ``tol`` relative, or stalls below ``sqrt(tol)``, or the
     residual ``|Z(t) - z|`` is at most ``res_tol`` (rounding level near removable
-    singularities of the chain, where steps stay noisy).  With ``info=True`` (float64
+    singularities of the chain, where steps stay noisy).  A small step with a residual above
+    ``res_max`` is not convergence: the chain cannot resolve ``t`` (``|Z'| |t|`` beyond
+    ``|z| / eps``, e.g. a deep ordered chain that was not shortened).  With ``info=True`` (float64
     only) also returns ``Z'`` and the Herglotz flag of the chain at the last evaluation,
     which the continuation reuses instead of evaluating the chain again.
     """
@@ -216,6 +293,7 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False):
     stall = math.sqrt(float(tol))
     best_t, best_res = t.copy(), np.full(t.shape, np.inf)
     res_tol = np.broadcast_to(res_tol, t.shape)
+    res_max = np.broadcast_to(res_max, t.shape)
     for _ in range(maxiter):
         if info:
             zt, dz, _, ok = chain.forward(t[active], herglotz=True)
@@ -231,6 +309,7 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False):
         t[active] = t[active] - step
         size, scale = np.abs(step), np.abs(t[active])
         small = (size <= tol * scale) | ((size <= stall * scale) & (size >= 0.5 * previous[active]))
+        small &= res <= res_max[active]
         small |= res <= res_tol[active]
         previous[active] = size
         bad = ~np.isfinite(step.astype(complex)) if step.dtype == object else ~np.isfinite(step)
@@ -315,7 +394,8 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None, 
             h * u * (1 - u) * ((1 - u) * slope[left] - u * slope[right])
         in_gap = gap[left]
         pred[in_gap] = pred[in_gap].real  # on a gap the root is real
-        tn, conv, _, physical = _newton(chain, pred.copy(), z[pts], 1e-15, 8, res_tol=1e-11 * loc[pts], info=True)
+        tn, conv, _, physical = _newton(chain, pred.copy(), z[pts], 1e-15, 8, res_tol=1e-11 * loc[pts], info=True,
+                                        res_max=1e-6 * (scale + np.abs(z[pts])))
         near = np.abs(tn - pred) <= 0.25 * np.abs(t1 - t0)
         # inside: Herglotz along the chain; on a gap: the root in the monotone segment (unique there)
         ok = conv & near & np.where(in_gap, (tn.imag == 0) & (tn.real >= t0.real) & (tn.real <= t1.real),
@@ -385,7 +465,8 @@ def _solve_path(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=
         new_eta = np.maximum(ea * ratio[active], eta_min[active])
         pred = ta + 1j * (new_eta - ea) / dz_all[active]
         znew = x[active] + 1j * new_eta
-        tn, conv, dz, physical = _newton(chain, pred.copy(), znew, 1e-13, 8, res_tol=1e-11 * loc[active], info=True)
+        tn, conv, dz, physical = _newton(chain, pred.copy(), znew, 1e-13, 8, res_tol=1e-11 * loc[active], info=True,
+                                         res_max=1e-6 * (scale + np.abs(znew)))
         ok = conv & (tn.imag > 0) & (np.abs(tn - pred) <= 1.0 * np.abs(pred - ta) + 1e-12 * (np.abs(ta) + scale))
         if herglotz:
             # the physical branch: Im z_l > 0 and Im g_l < 0 at every layer of the chain
@@ -405,7 +486,7 @@ def _solve_path(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=
     # final landing on eta_final (real axis by default): accept only a converged root on the
     # same (Herglotz-consistent) branch, i.e. close to where the continuation ended
     zf = x + 1j * eta_final
-    tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=1e-11 * loc)
+    tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=1e-11 * loc, res_max=1e-6 * (scale + np.abs(zf)))
     ok = conv & (tf.imag >= -1e-13 * np.abs(tf)) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 0.05 * t.imag)
     if eta_final == 0:
         # outside the support the physical root is real: snap away the rounding-level imaginary part
@@ -463,24 +544,35 @@ class Spectrum:
         self.network = network
         self.dps = dps
         self.mean_field = mean_field(network)
-        self.chain = Chain.from_mean_field(self.mean_field)
-        m1, m2 = (float(v) for v in self.chain.moments())
+        self._full_chain = Chain.from_mean_field(self.mean_field)
+        m1, m2 = (float(v) for v in self._full_chain.moments())
         if not (math.isfinite(m2) and 1e-290 < m1 and m2 < 1e300):
             raise ValueError(f"the spectrum of {network.describe()} leaves the float64 range "
                              f"(m1 = {m1:.3g}, m2 = {m2:.3g})")
+        #: ``(k, n)`` when the chain was shortened at the ordered phase's fixed point
+        #: (:func:`fixed_point_length`), else ``None``
+        self.shortened = fixed_point_length(self._full_chain, dps or 16)
+        self.chain = self._full_chain.shortened(*self.shortened) if self.shortened else self._full_chain
 
     @classmethod
     def from_chain(cls, chain, network=None):
         """The law of a given :class:`Chain` (e.g. a sampled network's own order parameters);
         float64 only."""
         spec = cls.__new__(cls)
-        spec.network, spec.dps, spec.mean_field, spec.chain = network, None, None, chain
+        spec.network, spec.dps, spec.mean_field, spec._full_chain = network, None, None, chain
+        spec.shortened = fixed_point_length(chain)
+        spec.chain = chain.shortened(*spec.shortened) if spec.shortened else chain
         return spec
 
     @cached_property
-    def _chain_mp(self):
+    def _full_chain_mp(self):
         with mpmath.workdps(self.dps):
             return Chain.from_mean_field(mean_field(self.network, mpmath.mp))
+
+    @cached_property
+    def _chain_mp(self):
+        chain = self._full_chain_mp
+        return chain.shortened(*self.shortened) if self.shortened else chain
 
     # ------------------------------------------------------------------ exact parts
     @cached_property
@@ -488,8 +580,8 @@ class Spectrum:
         """Exact ``Moments(m1, m2)`` of the whole law by the free moment rules."""
         if self.dps:
             with mpmath.workdps(self.dps):
-                return Moments(*self._chain_mp.moments())
-        return Moments(*self.chain.moments())
+                return Moments(*self._full_chain_mp.moments())
+        return Moments(*self._full_chain.moments())
 
     @cached_property
     def _atoms(self):
@@ -515,9 +607,23 @@ class Spectrum:
         return sum(a.mass for a in self._atoms)
 
     # ------------------------------------------------------------------ transforms
+    def _landed(self, x, z, eta=0.0):
+        """Refuse (ValueError) points where the continuation stopped farther above ``x + i eta``
+        than its last height ``1e-10`` of the point's scale (:func:`_scales`): the value there
+        would be that of a point well above the axis, a silent wrong number."""
+        _, _, loc = _scales(self.chain, x)
+        missed = np.flatnonzero(np.abs(z - (x + 1j * eta)) > 2e-10 * loc)
+        if missed.size:
+            i = missed[0]
+            point = f"{float(x[i])!r}" + (f" + {eta!r}i" if eta else "")
+            raise ValueError(f"the solver could not reach z = {point} for {self._name()}: it stopped at "
+                             f"Im z = {z[i].imag:.3g} ({missed.size} of {x.size} points); the value there cannot be "
+                             "certified in float64")
+
     def _solve(self, x, eta_final=0.0):
         x = np.asarray(x, dtype=float)
         t, z = solve(self.chain, x.ravel(), eta_final)
+        self._landed(x.ravel(), z, eta_final)
         if self.dps:
             t, g, _ = polish(self._chain_mp, t, z, self.dps)
             return t, z, g
@@ -540,6 +646,7 @@ class Spectrum:
         for eta in np.unique(zu.imag):
             idx = np.flatnonzero(zu.imag == eta)
             ts, zs = solve(self.chain, zu.real[idx], float(eta))
+            self._landed(zu.real[idx], zs, float(eta))
             if self.dps:
                 _, g, _ = polish(self._chain_mp, ts, zs, self.dps)
             else:
@@ -771,6 +878,7 @@ class Spectrum:
     def _t_density(self, x):
         """Physical roots ``t`` and continuous density at real ``x`` (float64)."""
         t, z = solve(self.chain, x)
+        self._landed(x, z)
         _, _, g = self.chain.forward(t)
         return t, -np.imag(g - sum(a.mass / (z - a.location) for a in self._atoms)) / np.pi
 

@@ -1,0 +1,68 @@
+"""Deep networks: the ordered phase's fixed point (shortened chains, depths 1,000 and 10,000) and
+the refusal of chains that float64 cannot resolve (never a silent wrong number)."""
+import mpmath
+import numpy as np
+import pytest
+
+from freefim import Network, Spectrum
+from freefim.numeric import Chain
+
+ORDERED = [("relu", "orthogonal"), ("relu", "gaussian"), ("hardtanh", "gaussian")]
+
+
+def _inside(support, per=7):
+    return np.concatenate([a + (b - a) * np.linspace(0.05, 0.95, per) for a, b in support])
+
+
+@pytest.mark.parametrize("activation,weights", ORDERED)
+def test_deep_ordered_phase_is_its_fixed_point_to_float_precision(activation, weights):
+    # depth 120 runs the whole chain (too few repeated layers to shorten); the law has converged
+    # there (rate chi = 0.25 or 0.49 per layer over ~80 repeated layers)
+    ref = Spectrum(Network(activation, weights, 0.5, 0.1, 120))
+    assert ref.shortened is None
+    support = ref.support()
+    x = np.r_[_inside(support), 0.5 * float(ref.chain.layers[-1][0]), 2 * support[-1][1]]
+    for depth in (1000, 10000):
+        spec = Spectrum(Network(activation, weights, 0.5, 0.1, depth))
+        k, n = spec.shortened
+        assert spec.chain.depth == k + n + 1 < 200
+        np.testing.assert_allclose(spec.density(x), ref.density(x), rtol=1e-10, atol=0)
+        np.testing.assert_allclose(np.ravel(spec.support()), np.ravel(support), rtol=1e-10, atol=0)
+        assert abs(spec.continuous_mass + spec.atom_mass - 1) <= 1e-8
+        assert abs(spec.numeric_moment(1) / spec.moments.m1 - 1) <= 1e-8
+        assert abs(spec.numeric_moment(2) / spec.moments.m2 - 1) <= 1e-8
+        # the exact moments come from the whole chain
+        assert spec.moments == Spectrum(Network(activation, weights, 0.5, 0.1, depth)).moments
+
+
+def test_the_density_of_depth_300_is_not_a_point_above_the_axis():
+    # regression: depth 300 returned G at z = x + 21.7i (density 0.0147 for 17.53 at x = 0.105)
+    spec = Spectrum(Network("relu", "orthogonal", 0.5, 0.1, 300))
+    np.testing.assert_allclose(spec.density([0.105, 0.11, 0.12]), [17.52798705913, 14.83151770950, 19.32806827471],
+                               rtol=1e-11)
+
+
+def test_the_shortened_chain_carries_the_digits():
+    x = [0.101, 0.105, 0.12]
+    ref = Spectrum(Network("relu", "orthogonal", 0.5, 0.1, 120), dps=30).density(x)
+    deep = Spectrum(Network("relu", "orthogonal", 0.5, 0.1, 1000), dps=30)
+    assert deep.shortened is not None
+    for a, b in zip(deep.density(x), ref):
+        assert abs(a - b) <= mpmath.mpf("1e-26") * abs(b)
+
+
+def test_chaotic_and_critical_chains_are_not_shortened():
+    assert Spectrum(Network("relu", "orthogonal", 2.0, 0.1, 400)).shortened is None  # chi = 1
+    assert Spectrum(Network("hardtanh", "gaussian", 1.5, 0.1, 300)).shortened is None  # chi = 1.1
+
+
+def test_a_chain_float64_cannot_resolve_is_refused():
+    # the ordered chain of depth 400 with layers jittered by 1e-9 (a sampled network's own order
+    # parameters) cannot be shortened; t = z_1 reaches 1e240 and Z(t) is not resolved in float64
+    full = Spectrum(Network("relu", "orthogonal", 0.5, 0.1, 400))._full_chain
+    jittered = Chain(full.qh0, [(qh * (1 + 1e-9 * (-1) ** i), law) for i, (qh, law) in enumerate(full.layers)])
+    spec = Spectrum.from_chain(jittered)
+    assert spec.shortened is None
+    for call in (lambda: spec.density([0.105]), lambda: spec.stieltjes([0.105 + 1e-3j]), spec.support):
+        with pytest.raises(ValueError, match="could not reach"):
+            call()

@@ -37,7 +37,8 @@ from functools import cached_property
 import mpmath
 import numpy as np
 
-from .laws import PointMass, SmoothLaw, free_product_atoms
+from .kernels import forward_piecewise
+from .laws import Bernoulli, FreeProduct, MarchenkoPastur, PointMass, SmoothLaw, free_product_atoms
 from .meanfield import mean_field
 from .quadrature import panel_nodes
 
@@ -104,9 +105,29 @@ class Chain:
     def depth(self):
         return len(self.layers) + 1
 
+    @cached_property
+    def _piecewise(self):
+        """The layers as float arrays ``(qh, p, c, mp)`` for :func:`freefim.kernels.forward_piecewise`
+        when every layer is ``c Bernoulli(p)`` or ``c Bernoulli(p) [x] MP(mp)`` in float64, else ``None``."""
+        if forward_piecewise is None or not self.layers or not isinstance(self.qh0, (float, int)):
+            return None
+        rows = []
+        for qh, law in self.layers:
+            mp = 0.0
+            if isinstance(law, FreeProduct) and isinstance(law.second, MarchenkoPastur):
+                law, mp = law.first, law.second.scale
+            if type(law) is not Bernoulli or not all(isinstance(v, (float, int)) for v in (qh, law.p, law.scale, mp)):
+                return None
+            rows.append((qh, law.p, law.scale, mp))
+        return tuple(np.ascontiguousarray(col, dtype=float) for col in zip(*rows))
+
     @np.errstate(all="ignore")  # poles and overflow are masked by the callers (finite checks)
     def forward(self, t, herglotz=False):
         """``Z(t)``, ``Z'(t)``, ``g_L(t)`` (and the Herglotz flag along the chain if asked)."""
+        if self._piecewise is not None and isinstance(t, np.ndarray) and t.dtype == complex:
+            z, dz, g, ok = forward_piecewise(t.ravel(), float(self.qh0), *self._piecewise, herglotz)
+            z, dz, g, ok = (a.reshape(t.shape) for a in (z, dz, g, ok))
+            return (z, dz, g, ok) if herglotz else (z, dz, g)
         z = t
         g = 1 / (t - self.qh0)
         dz = 0 * t + 1
@@ -181,7 +202,7 @@ class Chain:
         return b
 
 
-def fixed_point_length(chain, digits=16, tol=1e-11, first=16):
+def fixed_point_length(chain, digits=16, tol=1e-9, first=16):
     r"""``(k, n)`` such that the law of ``chain.shortened(k, n)`` equals that of ``chain`` to
     ``digits`` digits, or ``None`` when the chain cannot be shortened.
 
@@ -193,9 +214,10 @@ def fixed_point_length(chain, digits=16, tol=1e-11, first=16):
     float64 near depth 500 for ReLU at :math:`\sigma_w^2 = 1/2`.  The rate is measured, not
     assumed: ``n*`` is the first power of two (from ``first``) such that ``n*/2`` and ``n*`` more
     layers give the same ``G`` to ``tol`` at 64 points of the spectrum's range at heights
-    1e-2 and 1e-3 of its scale; then ``n = n* max(4, digits / 11)`` more layers leave a difference
-    of about ``tol^(2 max(4, digits/11) - 1)`` (geometric convergence), and the atoms and exact
-    moments must agree too.
+    1e-2 and 1e-3 of its scale (``tol`` above the solver's own noise there, ~2e-11); then
+    ``n = n* max(4, digits / 11)`` more layers leave a difference of about
+    ``tol^(2 max(4, digits / 11))`` (geometric convergence: the difference at ``n*`` bounds
+    :math:`r^{n^*/2}`), and the atoms and exact moments must agree too.
     """
     if not chain.layers or float(chain.layers[-1][1].m1) >= 1:
         return None

@@ -263,3 +263,26 @@ def test_cdf_is_exact_between_the_quadrature_nodes():
     # next to the inverse-square-root edges x - a is only known to float64 rounding: 2e-10 there
     np.testing.assert_allclose(spec.cdf(x), 0.5 + theta / (2 * np.pi), rtol=0, atol=1e-9)
     np.testing.assert_allclose(spec.cdf(x, continuous=True), theta / np.pi, rtol=0, atol=2e-9)
+
+
+def test_the_compiled_piecewise_chain_equals_the_numpy_chain():
+    # freefim.kernels.forward_piecewise runs the same operations as Chain.forward's numpy loop
+    from freefim.kernels import forward_piecewise
+    from freefim.numeric import Chain
+
+    if forward_piecewise is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(1)
+    for act, weights, sw2, sb2, depth in [("relu", "orthogonal", 2.0, 0.1, 30), ("hardtanh", "gaussian", 1.1, 0.05, 30),
+                                          ("relu", "gaussian", 0.5, 0.1, 8)]:
+        chain = Spectrum(Network(act, weights, sw2, sb2, depth)).chain
+        assert chain._piecewise is not None
+        plain = Chain(chain.qh0, chain.layers)
+        plain.__dict__["_piecewise"] = None  # the numpy loop
+        scale = float(chain.moments()[0])
+        t = scale * (rng.standard_normal((20, 10)) + 1j * np.abs(rng.standard_normal((20, 10))))
+        fast, slow = chain.forward(t, herglotz=True), plain.forward(t, herglotz=True)
+        np.testing.assert_array_equal(fast[3], slow[3])
+        for a, b in zip(fast[:3], slow[:3]):
+            assert a.shape == t.shape
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=0)

@@ -32,7 +32,8 @@ __all__ = ["forward_piecewise"]
 
 
 def _fma(a, b, c):
-    """``a * b + c`` rounded once (pure-Python stand-in; compiled as ``llvm.fma``)."""
+    """``a * b + c``; compiled as ``llvm.fma``, rounded once (this Python body, rounded twice, only
+    types the call: nothing here runs without numba)."""
     return a * b + c
 
 

@@ -37,7 +37,6 @@ from functools import cached_property
 import mpmath
 import numpy as np
 
-from .kernels import forward_piecewise
 from .laws import Bernoulli, FreeProduct, MarchenkoPastur, PointMass, SmoothLaw, free_product_atoms
 from .meanfield import mean_field
 from .quadrature import panel_nodes
@@ -107,9 +106,15 @@ class Chain:
 
     @cached_property
     def _piecewise(self):
-        """The layers as float arrays ``(qh, p, c, mp)`` for :func:`freefim.kernels.forward_piecewise`
-        when every layer is ``c Bernoulli(p)`` or ``c Bernoulli(p) [x] MP(mp)`` in float64, else ``None``."""
-        if forward_piecewise is None or not self.layers or not isinstance(self.qh0, (float, int)):
+        """``(kernel, qh, p, c, mp)``: :func:`freefim.kernels.forward_piecewise` and the layers as float
+        arrays, when every layer is ``c Bernoulli(p)`` or ``c Bernoulli(p) [x] MP(mp)`` in float64 and
+        numba is installed, else ``None``.  The kernel module (and numba with it) is imported here, on
+        the first such chain, not with freefim (numba doubles the import time: 0.15 -> 0.31 s)."""
+        if not self.layers or not isinstance(self.qh0, (float, int)):
+            return None
+        from .kernels import forward_piecewise
+
+        if forward_piecewise is None:
             return None
         rows = []
         for qh, law in self.layers:
@@ -119,13 +124,14 @@ class Chain:
             if type(law) is not Bernoulli or not all(isinstance(v, (float, int)) for v in (qh, law.p, law.scale, mp)):
                 return None
             rows.append((qh, law.p, law.scale, mp))
-        return tuple(np.ascontiguousarray(col, dtype=float) for col in zip(*rows))
+        return (forward_piecewise,) + tuple(np.ascontiguousarray(col, dtype=float) for col in zip(*rows))
 
     @np.errstate(all="ignore")  # poles and overflow are masked by the callers (finite checks)
     def forward(self, t, herglotz=False):
         """``Z(t)``, ``Z'(t)``, ``g_L(t)`` (and the Herglotz flag along the chain if asked)."""
         if self._piecewise is not None and isinstance(t, np.ndarray) and t.dtype == complex:
-            z, dz, g, ok = forward_piecewise(t.ravel(), float(self.qh0), *self._piecewise, herglotz)
+            kernel, *layers = self._piecewise
+            z, dz, g, ok = kernel(t.ravel(), float(self.qh0), *layers, herglotz)
             z, dz, g, ok = (a.reshape(t.shape) for a in (z, dz, g, ok))
             return (z, dz, g, ok) if herglotz else (z, dz, g)
         z = t
@@ -226,14 +232,13 @@ def fixed_point_length(chain, digits=16, tol=1e-9, first=16):
     repeated = len(chain.layers) - k
     if repeated < 2 * first * factor:
         return None
-    lo, scale = float(chain.layers[-1][0]), None
+    lo = float(chain.layers[-1][0])
     n = first
     while n * factor <= repeated // 2:
         short, longer = chain.shortened(k, n // 2), chain.shortened(k, n)
         hi = float(longer.upper_bound())
         x = np.linspace(lo, lo + 1.05 * (hi - lo), 64)
-        m1, m2 = (float(v) for v in longer.moments())
-        scale = abs(m1) + math.sqrt(max(m2 - m1 * m1, 0.0))
+        _, scale, _ = _scales(longer, x)
         same = True
         for eta in (1e-2 * scale, 1e-3 * scale):
             roots = [solve(c, x, eta) for c in (short, longer)]
@@ -574,7 +579,7 @@ class Spectrum:
         #: ``(k, n)`` when the chain was shortened at the ordered phase's fixed point
         #: (:func:`fixed_point_length`), else ``None``
         self.shortened = fixed_point_length(self._full_chain, dps or 16)
-        self.chain = self._full_chain.shortened(*self.shortened) if self.shortened else self._full_chain
+        self.chain = self._cut(self._full_chain)
 
     @classmethod
     def from_chain(cls, chain, network=None):
@@ -583,8 +588,12 @@ class Spectrum:
         spec = cls.__new__(cls)
         spec.network, spec.dps, spec.mean_field, spec._full_chain = network, None, None, chain
         spec.shortened = fixed_point_length(chain)
-        spec.chain = chain.shortened(*spec.shortened) if spec.shortened else chain
+        spec.chain = spec._cut(chain)
         return spec
+
+    def _cut(self, chain):
+        """``chain`` (float or ``dps``-digit) shortened as :attr:`shortened` says."""
+        return chain.shortened(*self.shortened) if self.shortened else chain
 
     @cached_property
     def _full_chain_mp(self):
@@ -593,8 +602,7 @@ class Spectrum:
 
     @cached_property
     def _chain_mp(self):
-        chain = self._full_chain_mp
-        return chain.shortened(*self.shortened) if self.shortened else chain
+        return self._cut(self._full_chain_mp)
 
     # ------------------------------------------------------------------ exact parts
     @cached_property

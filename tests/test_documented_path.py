@@ -187,7 +187,7 @@ def test_every_readme_command_runs(capsys, monkeypatch, tmp_path, command):
 def test_accuracy_warning_is_one_line_on_stderr(capsys):
     """A library warning reaches the terminal as one line, not a Python warning with its source line."""
     code, out, err = run(capsys, "depth-sweep", "--activation", "hardtanh", "--sigma-w2", "1.01", "--sigma-b2",
-                         "0.001", "--q0", "0.1448", "--depths", "2", "4", "--json")
+                         "0.001", "--q0", "0.1448", "--depths", "2", "5", "--json")
     assert code == 0 and json.loads(out)
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("freefim: warning: the density of Network('hardtanh'"), err

@@ -204,14 +204,15 @@ def test_stieltjes_far_above_the_start_height():
 
 
 def test_accuracy_warning_states_the_error_and_names_the_network():
-    """The isometry preset at depth 4 is resolved to ~2e-7 in float64 (an interior atom of mass 7e-7 with
-    inverse-square-root spikes): its integrals come with an AccuracyWarning, not silently and not refused."""
+    """The isometry preset at depth 5 is resolved to ~9e-8 in float64 (an atom of mass 6e-7 with an
+    inverse-square-root edge 5e-12 above it; depth 4 is resolved to 1e-8 since roots are accepted at a
+    residual of 1e-14 of the scale): its integrals come with an AccuracyWarning, not silently and not refused."""
     import warnings
 
     from freefim import AccuracyWarning
     from freefim.numeric import MASS_GOAL, MASS_REFUSE
 
-    net = Network("hardtanh", "orthogonal", 1.01, 0.001, 4, q0=0.1448)
+    net = Network("hardtanh", "orthogonal", 1.01, 0.001, 5, q0=0.1448)
     spec = Spectrum(net)
     with pytest.warns(AccuracyWarning, match=r"Network\('hardtanh'.*accurate to") as caught:
         mass = spec.continuous_mass

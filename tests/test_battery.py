@@ -237,6 +237,8 @@ ISSUE_EXAMPLES = [
     ("hardtanh", "orthogonal", 1.0, 0.0, 7, 1.0),
     ("hardtanh", "orthogonal", 1.0, 0.0, 6, 10.0),
     ("hardtanh", "orthogonal", 0.1778, 0.0, 3, 1.0),
+    # 2.9e-5 of the mass in 1.2e-6 of the width, the image of |t| < 3e-7 around t = 0 (z_1 = 0)
+    ("hardtanh", "orthogonal", 1.0, 0.05623, 3, 0.001),
 ]
 
 

@@ -944,11 +944,13 @@ class Spectrum:
             return np.empty(0)
         t0, t1 = t[seg], t[seg + 1]
         real = (t0.imag == 0) & (t1.imag == 0)
+        # the rounding of the roots grows with the depth (relu/orthogonal (2, 0.1): 1e-10 of t at depth 10,000)
+        noise = 1e-12 * max(1.0, self.chain.depth / 10)
         # t increasing, to its rounding (next to an atom t(x) is flat: its noise is not a turn)
-        bad = ~real | ~(t1.real >= t0.real - 1e-12 * np.abs(t0.real))
+        bad = ~real | ~(t1.real >= t0.real - noise * np.abs(t0.real))
         # real roots within rounding of each other: the chain does not resolve t between them (hard-tanh/
         # Gaussian (1.1, 0.05) at depth 1,000 has |t| ~ 5e16 next to qh_{L-1}), nothing to sample
-        flat = real & (np.abs(t1.real - t0.real) <= 1e-11 * np.abs(t0.real))
+        flat = real & (np.abs(t1.real - t0.real) <= 10 * noise * np.abs(t0.real))
         seg = seg[~flat]
         bad, t0, t1 = bad[~flat], t0[~flat], t1[~flat]
         test = seg[~bad]

@@ -3,7 +3,8 @@
 Times are also given in units of one ``numpy.linalg.eigvalsh`` of a 1,000 x 1,000
 symmetric matrix measured in the same run (issue 15's targets: depth 100 <= 0.5 units,
 depth 1,000 <= 5 units; measured 2.3 and 29 for relu/orthogonal with the numpy layer loop, 0.4
-and 4.0-4.7 with the numba kernel of ``freefim.kernels``), and ``support()`` in seconds.  Run: ``python benchmarks/bench_density.py``.
+and 4.0-5.2 with the numba kernel of ``freefim.kernels`` on one thread, 0.3 and 3.0-3.2 with its
+points shared among two cores), and ``support()`` in seconds.  Run: ``python benchmarks/bench_density.py``.
 """
 import argparse
 import time

@@ -17,7 +17,11 @@ quotients by Smith's scaling), so its numbers equal the numpy loop's bit for bit
 at depth 1,000 the chain amplifies one-ulp differences to ~1e-7 in ``g``, which is enough to make
 the adaptive quadrature of a law spanning five decades chase noise (measured with numba's own
 arithmetic: relu/orthogonal (2, 0.1) at depth 600 certified its mass to 1e-7 only, in 47 s; now
-1.6e-12 in 1.8 s).  Without numba :data:`forward_piecewise` is ``None`` and the numpy loop runs.
+1.6e-12 in 1.8 s).  The points are independent and shared among the cores (``numba.prange``; each
+point's operations, and so its numbers, do not depend on the thread): density on 1,000 points at depth
+1,000 in 0.13 s on two cores instead of 0.21 s.  Processes that share the cores among themselves
+(pytest-xdist workers, multiprocessing pools) should set ``NUMBA_NUM_THREADS=1``.  Without numba :data:`forward_piecewise` is ``None`` and
+the numpy loop runs.
 """
 from __future__ import annotations
 
@@ -58,6 +62,9 @@ def _div(a, b):
     return complex((a.real * rat + a.imag) * scl, (a.imag * rat - a.real) * scl)
 
 
+_points = range  # numba.prange when compiled: the points are independent (one thread each core)
+
+
 def _forward_piecewise(t, qh0, qh, p, c, mp, herglotz):
     """``Z(t)``, ``Z'(t)``, ``g_L(t)`` and the Herglotz flag for Bernoulli(/MP) layers
     (``mp[l] = 0``: no Marchenko–Pastur factor); the operations of ``Chain.forward`` in its order."""
@@ -66,7 +73,7 @@ def _forward_piecewise(t, qh0, qh, p, c, mp, herglotz):
     dz_out = np.empty(n, dtype=np.complex128)
     g_out = np.empty(n, dtype=np.complex128)
     ok_out = np.ones(n, dtype=np.bool_)
-    for i in range(n):
+    for i in _points(n):
         z = t[i]
         g = _div(1.0 + 0.0j, z - qh0)
         dz = 1.0 + 0.0j
@@ -111,6 +118,8 @@ if numba is not None:  # pragma: no branch
     _mul = numba.njit(inline="always")(_mul)
     _div = numba.njit(error_model="numpy", inline="always")(_div)
 
+    _points = numba.prange
+
 #: the compiled kernel, or ``None`` without numba
-forward_piecewise = (numba.njit(cache=True, error_model="numpy", nogil=True)(_forward_piecewise)
+forward_piecewise = (numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)(_forward_piecewise)
                      if numba is not None else None)

@@ -1,11 +1,13 @@
 """Shared fixtures: the SPEC reference cases and the battery's network grid.
 
 The suite runs one pytest-xdist worker per core: each worker, and every process it starts (the CLI,
-notebook kernels), keeps BLAS on one thread, so that workers do not oversubscribe the cores.
+notebook kernels), keeps BLAS and numba's parallel loops (``freefim.kernels``) on one thread, so that
+workers do not oversubscribe the cores (two workers of two numba threads each on two cores ran the suite
+three times slower).
 """
 import os
 
-for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 import pytest  # noqa: E402

@@ -12,7 +12,7 @@ A valid network may instead raise one of two clear errors naming it (a ``ValueEr
 quadrature certificate ("not resolved in float64") or "leaves the float64 range"; never another
 exception and never a wrong number.
 
-Sizes: ``FREEFIM_BATTERY_EXAMPLES`` examples per family (default 40 in CI, ~15 s with the compiled chain),
+Sizes: ``FREEFIM_BATTERY_EXAMPLES`` examples per family (default 300, also in CI: 35-110 s with the compiled chain),
 ``FREEFIM_BATTERY_MAX_DEPTH`` (default 12).  The larger run of the issue:
 ``FREEFIM_BATTERY_EXAMPLES=300 FREEFIM_BATTERY_MAX_DEPTH=500 python -m pytest tests/test_battery.py``
 (hours on two cores).
@@ -31,7 +31,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-EXAMPLES = int(os.environ.get("FREEFIM_BATTERY_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("FREEFIM_BATTERY_EXAMPLES", "300"))
 MAX_DEPTH = int(os.environ.get("FREEFIM_BATTERY_MAX_DEPTH", "12"))
 BATTERY = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                    suppress_health_check=list(HealthCheck), print_blob=True)

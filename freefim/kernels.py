@@ -20,8 +20,8 @@ arithmetic: relu/orthogonal (2, 0.1) at depth 600 certified its mass to 1e-7 onl
 1.6e-12 in 1.8 s).  The points are independent and shared among the cores (``numba.prange``; each
 point's operations, and so its numbers, do not depend on the thread): density on 1,000 points at depth
 1,000 in 0.13 s on two cores instead of 0.21 s.  Processes that share the cores among themselves
-(pytest-xdist workers, multiprocessing pools) should set ``NUMBA_NUM_THREADS=1``.  Without numba :data:`forward_piecewise` is ``None`` and
-the numpy loop runs.
+(pytest-xdist workers, multiprocessing pools) should set ``NUMBA_NUM_THREADS=1``.  Without numba
+:data:`forward_piecewise` is ``None`` and the numpy loop runs.
 """
 from __future__ import annotations
 

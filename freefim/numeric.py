@@ -725,6 +725,8 @@ class Spectrum:
         """
         points = x = _as_points(x, "density")
         shape = x.shape
+        if not self.dps:
+            return _like_input(self._density_float(x).reshape(shape), points)
         xs = x.ravel().copy()
         on_atom = np.zeros(xs.shape, dtype=bool)
         for atom in self._atoms:
@@ -735,22 +737,12 @@ class Spectrum:
         # H = qh_{L-1} I + (positive semi-definite): no spectrum below qh_{L-1}, nothing to solve there
         floor = float(self.chain.layers[-1][0]) if self.chain.layers else math.inf
         at = np.flatnonzero(xs >= floor)
-        if self.dps:
-            dens = np.array([mpmath.mpf(0)] * xs.size, dtype=object)
-            if at.size:
-                _, z, g = self._solve(xs[at])
-                with mpmath.workdps(self.dps):
-                    dens[at] = [self._continuous_mp(gi, zi) if not oa else mpmath.mpf(0)
-                                for gi, zi, oa in zip(g, z, on_atom[at])]
-            if on_atom.any():
-                dens[on_atom] = (left + right) / 2
-            return _like_input(dens.reshape(shape), points)
-        dens = np.zeros(xs.shape)
+        dens = np.array([mpmath.mpf(0)] * xs.size, dtype=object)
         if at.size:
             _, z, g = self._solve(xs[at])
-            hit = on_atom[at]
-            atom_part = sum(np.where(hit, 0, a.mass / np.where(hit, 1, z - a.location)) for a in self._atoms)
-            dens[at] = _continuous_density(g, atom_part)
+            with mpmath.workdps(self.dps):
+                dens[at] = [self._continuous_mp(gi, zi) if not oa else mpmath.mpf(0)
+                            for gi, zi, oa in zip(g, z, on_atom[at])]
         if on_atom.any():
             dens[on_atom] = (left + right) / 2
         return _like_input(dens.reshape(shape), points)
@@ -1012,7 +1004,7 @@ class Spectrum:
         layers = self.chain.layers
         rel = (a == layers[-1][0]) & (delta > 0) if layers else np.zeros(delta.shape, dtype=bool)
         if np.any(~rel):
-            out[~rel] = self.density(a[~rel] + delta[~rel])
+            out[~rel] = self._density_float(a[~rel] + delta[~rel])
         if np.any(rel):
             chain = self._relative_chain
             t, z = solve(chain, delta[rel], local_scale=delta[rel])
@@ -1037,7 +1029,19 @@ class Spectrum:
         return a + delta, weight, dens.reshape(delta.shape)
 
     def _density_float(self, x):
-        return self._t_density(x)[1]
+        """The continuous density in float64 whatever ``dps`` (:meth:`density` without ``dps``): 0 below
+        the floor ``qh_{L-1}`` (``H = qh_{L-1} I + PSD``), the mean of the one-sided values on an atom."""
+        xs = np.asarray(x, dtype=float).ravel()
+        on_atom = np.isin(xs, [a.location for a in self._atoms])
+        floor = float(self.chain.layers[-1][0]) if self.chain.layers else math.inf
+        at = (xs >= floor) & ~on_atom
+        dens = np.zeros(xs.shape)
+        if at.any():
+            dens[at] = self._t_density(xs[at])[1]
+        if on_atom.any():
+            delta = 1e-9 * np.maximum(np.abs(xs[on_atom]), 1e-300)
+            dens[on_atom] = (self._density_float(xs[on_atom] - delta) + self._density_float(xs[on_atom] + delta)) / 2
+        return dens
 
     def support(self):
         """Intervals ``[(lo, hi), ...]`` of the continuous part (edges to ~1e-10 relative; with
@@ -1414,14 +1418,14 @@ class Spectrum:
             # its interval's width from the edge)
             geo = np.geomspace(1e-10, 0.25, 48)
             for side in (a + width * geo, b - width * geo):
-                f = self.density(side)  # (an atom may sit on the edge)
+                f = self._density_float(side)
                 k = int(np.argmax(f))
                 starts.append((max(side[max(k - 1, 0)], a), min(side[min(k + 1, side.size - 1)], b)))
                 starts[-1] = (min(starts[-1]), max(starts[-1]))
             for lo, hi in starts:
                 for _ in range(5):
                     xs = np.linspace(lo, hi, 65)[1:-1]
-                    f = self.density(xs)
+                    f = self._density_float(xs)
                     k = int(np.argmax(f))
                     step = xs[1] - xs[0]
                     lo, hi = max(xs[k] - step, a), min(xs[k] + step, b)

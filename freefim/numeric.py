@@ -694,13 +694,7 @@ class Spectrum:
         # group the points by their imaginary part so each group is one continuation
         for eta in np.unique(zu.imag):
             idx = np.flatnonzero(zu.imag == eta)
-            ts, zs = solve(self.chain, zu.real[idx], float(eta))
-            self._landed(zu.real[idx], zs, float(eta))
-            if self.dps:
-                _, g, _ = polish(self._chain_mp, ts, zs, self.dps)
-            else:
-                _, _, g = self.chain.forward(ts)
-            out[idx] = g
+            out[idx] = self._solve(zu.real[idx], float(eta))[2]
         # on the real axis exactly at an atom G(x + i0) has an infinite imaginary part;
         # its real part is the principal value (mean of the two one-sided values)
         for atom in self._atoms:
@@ -727,24 +721,16 @@ class Spectrum:
         shape = x.shape
         if not self.dps:
             return _like_input(self._density_float(x).reshape(shape), points)
-        xs = x.ravel().copy()
-        on_atom = np.zeros(xs.shape, dtype=bool)
-        for atom in self._atoms:
-            on_atom |= xs == atom.location
-        if on_atom.any():
-            delta = 1e-9 * np.maximum(np.abs(xs[on_atom]), 1e-300)
-            left, right = self.density(xs[on_atom] - delta), self.density(xs[on_atom] + delta)
-        # H = qh_{L-1} I + (positive semi-definite): no spectrum below qh_{L-1}, nothing to solve there
-        floor = float(self.chain.layers[-1][0]) if self.chain.layers else math.inf
-        at = np.flatnonzero(xs >= floor)
+        xs = x.ravel()
+        on_atom, at = self._solved_points(xs)
         dens = np.array([mpmath.mpf(0)] * xs.size, dtype=object)
-        if at.size:
+        if at.any():
             _, z, g = self._solve(xs[at])
             with mpmath.workdps(self.dps):
-                dens[at] = [self._continuous_mp(gi, zi) if not oa else mpmath.mpf(0)
-                            for gi, zi, oa in zip(g, z, on_atom[at])]
+                dens[at] = [self._continuous_mp(gi, zi) for gi, zi in zip(g, z)]
         if on_atom.any():
-            dens[on_atom] = (left + right) / 2
+            delta = 1e-9 * np.maximum(np.abs(xs[on_atom]), 1e-300)
+            dens[on_atom] = (self.density(xs[on_atom] - delta) + self.density(xs[on_atom] + delta)) / 2
         return _like_input(dens.reshape(shape), points)
 
     def conditional_density(self, x):
@@ -952,8 +938,7 @@ class Spectrum:
         # real roots within rounding of each other: the chain does not resolve t between them (hard-tanh/
         # Gaussian (1.1, 0.05) at depth 1,000 has |t| ~ 5e16 next to qh_{L-1}), nothing to sample
         flat = real & (np.abs(t1.real - t0.real) <= 10 * noise * np.abs(t0.real))
-        seg = seg[~flat]
-        bad, t0, t1 = bad[~flat], t0[~flat], t1[~flat]
+        seg, bad = seg[~flat], bad[~flat]
         test = seg[~bad]
         if test.size:
             frac = np.linspace(0, 1, samples + 2)[1:-1]
@@ -1028,13 +1013,19 @@ class Spectrum:
         dens = self._density_from_edge(np.broadcast_to(a, delta.shape).ravel(), delta.ravel())
         return a + delta, weight, dens.reshape(delta.shape)
 
+    def _solved_points(self, xs):
+        """Masks of the points exactly on an atom (their density is the mean of the one-sided values)
+        and of the points to solve: the others at or above the floor ``qh_{L-1}``
+        (``H = qh_{L-1} I + PSD``: no spectrum below it, nothing to solve there)."""
+        on_atom = np.isin(xs, [a.location for a in self._atoms])
+        floor = float(self.chain.layers[-1][0]) if self.chain.layers else math.inf
+        return on_atom, (xs >= floor) & ~on_atom
+
     def _density_float(self, x):
         """The continuous density in float64 whatever ``dps`` (:meth:`density` without ``dps``): 0 below
         the floor ``qh_{L-1}`` (``H = qh_{L-1} I + PSD``), the mean of the one-sided values on an atom."""
         xs = np.asarray(x, dtype=float).ravel()
-        on_atom = np.isin(xs, [a.location for a in self._atoms])
-        floor = float(self.chain.layers[-1][0]) if self.chain.layers else math.inf
-        at = (xs >= floor) & ~on_atom
+        on_atom, at = self._solved_points(xs)
         dens = np.zeros(xs.shape)
         if at.any():
             dens[at] = self._t_density(xs[at])[1]
@@ -1420,8 +1411,8 @@ class Spectrum:
             for side in (a + width * geo, b - width * geo):
                 f = self._density_float(side)
                 k = int(np.argmax(f))
-                starts.append((max(side[max(k - 1, 0)], a), min(side[min(k + 1, side.size - 1)], b)))
-                starts[-1] = (min(starts[-1]), max(starts[-1]))
+                lo, hi = sorted((side[max(k - 1, 0)], side[min(k + 1, side.size - 1)]))
+                starts.append((max(lo, a), min(hi, b)))
             for lo, hi in starts:
                 for _ in range(5):
                     xs = np.linspace(lo, hi, 65)[1:-1]

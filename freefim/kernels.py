@@ -1,4 +1,5 @@
-r"""Compiled layer loop of :meth:`freefim.numeric.Chain.forward` for piecewise-linear networks.
+r"""Compiled layer loops of :meth:`freefim.numeric.Chain.forward`: piecewise-linear networks and
+smooth activations.
 
 The chain of a ReLU or hard-tanh network has layers :math:`\rho_l = c_l\,\mathrm{Bernoulli}(p_l)`
 (orthogonal weights) or that law :math:`\boxtimes\,\mathrm{MP}(m_l)` (Gaussian weights), so each
@@ -22,6 +23,16 @@ point's operations, and so its numbers, do not depend on the thread): density on
 1,000 in 0.13 s on two cores instead of 0.21 s.  Processes that share the cores among themselves
 (pytest-xdist workers, multiprocessing pools) should set ``NUMBA_NUM_THREADS=1``.  Without numba
 :data:`forward_piecewise` is ``None`` and the numpy loop runs.
+
+Smooth activations (:func:`forward_rational`): each layer's :math:`S` is the certified rational fit of
+:class:`freefim.laws.SmoothLaw` (a barycentric sum over ~40 support points), which numpy evaluates as
+~30 array operations and two matrix products per layer and call.  The compiled loop evaluates the
+same barycentric form point by point.  A point whose ``w`` leaves the fit's certified region (next to
+``w = -1``, where the second fit or the exact Newton serve) stops at that layer; the caller takes that
+one layer by numpy and the kernel resumes.  The tanh density on 1,000 points at the critical point
+q* = 0.1 takes 0.9 s at depth 1,000 instead of 4.4 s.  The sums run in another order than numpy's
+matrix products, so the two loops agree to ~1e-12 relative (1e-10 where the chain is ill-conditioned),
+far below the fit's own error.
 """
 from __future__ import annotations
 
@@ -32,7 +43,7 @@ try:  # pragma: no cover - exercised when numba is installed
 except ImportError:  # pragma: no cover
     numba = None
 
-__all__ = ["forward_piecewise"]
+__all__ = ["forward_piecewise", "forward_rational"]
 
 
 def _fma(a, b, c):
@@ -101,6 +112,79 @@ def _forward_piecewise(t, qh0, qh, p, c, mp, herglotz):
     return z_out, dz_out, g_out, ok_out
 
 
+def _barycentric(v, zj, cn, cd, lo, hi):
+    """The barycentric rational ``N/D`` and its derivative at ``v`` over support points
+    ``zj[lo:hi]`` with numerator / denominator weights ``cn``, ``cd`` (as
+    :func:`freefim.laws._barycentric`; on a support point, a hair away)."""
+    for attempt in range(2):
+        n = d = n2 = d2 = 0j
+        for j in range(lo, hi):
+            c = _div(1.0 + 0.0j, v - zj[j])
+            n += c * cn[j]
+            d += c * cd[j]
+            c = c * c
+            n2 += c * cn[j]
+            d2 += c * cd[j]
+        r = _div(n, d)
+        dr = _div(r * d2 - n2, d)
+        if np.isfinite(r.real) and np.isfinite(r.imag):
+            break
+        v = v * (1 + 1e-13) + 1e-300
+    return r, dr
+
+
+def _forward_rational(z, dz, g, dg, ok, first, qh, mp, law, inv_sup, start, zj, cn, cd, box, herglotz):
+    """Run the layers ``first[i]`` onwards of a chain of smooth laws on the state ``z``, ``dz``,
+    ``g``, ``dg``, ``ok`` of each point (in place): ``law[l]`` indexes the layer's fit,
+    ``S = inv_sup + k(v) / (1 + v)`` with ``k`` the barycentric rational on ``zj[start[i]:start[i+1]]``,
+    times ``MP(mp[l])`` where ``mp[l] != 0`` (the operations of ``SmoothLaw._rational_s`` and
+    ``Chain.forward``).  Returns the layer where each point stopped: ``qh.size`` when done, else the
+    first layer whose ``w`` leaves the fit's certified region (inside its ``box`` next to ``w = -1``,
+    ``w = 0``, the cut ``w <= -1``), for the caller to take that one step by numpy and resume."""
+    n = z.size
+    stop = np.full(n, qh.size, dtype=np.int64)
+    for i in _points(n):
+        zi, dzi, gi, dgi, oki = z[i], dz[i], g[i], dg[i], ok[i]
+        for l in range(first[i], qh.size):
+            w = zi * gi - 1.0
+            k_ = law[l]
+            wr, wi = w.real, w.imag
+            ai = abs(wi)
+            if ((wr > box[k_, 0] and wr < box[k_, 1] and ai < box[k_, 2]) or (wr == 0.0 and wi == 0.0)
+                    or (wi == 0.0 and wr <= -1.0) or not (np.isfinite(wr) and np.isfinite(wi))):
+                stop[i] = l
+                break
+            v = complex(wr, ai)
+            lo, hi = start[k_], start[k_ + 1]
+            k, dk = _barycentric(v, zj, cn, cd, lo, hi)
+            if ai < 1e-3 * (1 + abs(v)) and wr > -1.0:  # real on the real axis (SmoothLaw._rational_s)
+                k0, _ = _barycentric(complex(wr, 0.0), zj, cn, cd, lo, hi)
+                k = k - 1j * k0.imag
+            inv = _div(1.0 + 0.0j, 1.0 + v)
+            s = inv_sup[k_] + k * inv
+            ds = (dk - k * inv) * inv
+            if wi < 0:
+                s, ds = s.conjugate(), ds.conjugate()
+            elif wi == 0:
+                s, ds = complex(s.real, 0.0), complex(ds.real, 0.0)
+            if not (np.isfinite(s.real) and np.isfinite(s.imag) and np.isfinite(ds.real) and np.isfinite(ds.imag)):
+                stop[i] = l
+                break
+            if herglotz:
+                oki = oki and zi.imag > 0 and gi.imag < 0
+            if mp[l] != 0.0:
+                inv2 = _div(1.0 + 0.0j, (1.0 + w) * mp[l])
+                d2 = _div(-inv2, 1.0 + w)
+                s, ds = s * inv2, ds * inv2 + s * d2
+            ds = ds * (dzi * gi + zi * dgi)
+            inv_s = _div(1.0 + 0.0j, s)
+            z_s = zi * inv_s
+            zi, dzi = z_s + qh[l], (dzi - z_s * ds) * inv_s
+            gi, dgi = gi * s, dgi * s + gi * ds
+        z[i], dz[i], g[i], dg[i], ok[i] = zi, dzi, gi, dgi, oki
+    return stop
+
+
 if numba is not None:  # pragma: no branch
     from llvmlite import ir
     from numba.core.extending import intrinsic
@@ -119,7 +203,11 @@ if numba is not None:  # pragma: no branch
     _div = numba.njit(error_model="numpy", inline="always")(_div)
 
     _points = numba.prange
+    _barycentric = numba.njit(error_model="numpy", inline="always")(_barycentric)
 
 #: the compiled kernel, or ``None`` without numba
 forward_piecewise = (numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)(_forward_piecewise)
                      if numba is not None else None)
+#: the compiled kernel of smooth-law chains, or ``None`` without numba
+forward_rational = (numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)(_forward_rational)
+                    if numba is not None else None)

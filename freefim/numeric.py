@@ -135,35 +135,104 @@ class Chain:
             rows.append((qh, law.p, law.scale, mp))
         return (forward_piecewise,) + tuple(np.ascontiguousarray(col, dtype=float) for col in zip(*rows))
 
+    @cached_property
+    def _rational(self):
+        """``(kernel, qh, mp, law, inv_sup, start, zj, cn, cd, box)``: :func:`freefim.kernels.forward_rational`
+        and the layers' rational S-transforms packed as arrays (``law[l]`` indexes the distinct laws,
+        whose fits lie end to end in ``zj``, ``cn``, ``cd``), when every layer is a smooth law with a
+        certified fit (times ``MP(mp)`` for Gaussian weights) in float64 and numba is installed, else
+        ``None``.  At depth 1,000 it computes the tanh density 4x faster than the numpy loop."""
+        if not self.layers or not isinstance(self.qh0, (float, int)):
+            return None
+        from .kernels import forward_rational
+
+        if forward_rational is None:
+            return None
+        rows, laws = [], {}
+        for qh, law in self.layers:
+            mp = 0.0
+            if isinstance(law, FreeProduct) and isinstance(law.second, MarchenkoPastur):
+                law, mp = law.first, law.second.scale
+            if type(law) is not SmoothLaw or not all(isinstance(v, (float, int)) for v in (qh, mp)):
+                return None
+            if id(law) not in laws:
+                if law._rational is None:
+                    return None
+                laws[id(law)] = (len(laws), law)
+            rows.append((qh, mp, laws[id(law)][0]))
+        fits = [law._rational for _, law in laws.values()]
+        start = np.cumsum([0] + [fit[0].size for fit in fits])
+        coef = np.concatenate([law._rational_coef for _, law in laws.values()])
+        qh, mp, index = zip(*rows)
+        return (forward_rational, np.array(qh, dtype=float), np.array(mp, dtype=float), np.array(index, dtype=np.int64),
+                np.array([1 / law._sup for _, law in laws.values()]), start.astype(np.int64),
+                np.ascontiguousarray(np.concatenate([fit[0] for fit in fits]), dtype=complex),
+                np.ascontiguousarray(coef[:, 0]), np.ascontiguousarray(coef[:, 1]),
+                np.array([fit[3] for fit in fits], dtype=float))
+
     @np.errstate(all="ignore")  # poles and overflow are masked by the callers (finite checks)
     def forward(self, t, herglotz=False):
         """``Z(t)``, ``Z'(t)``, ``g_L(t)`` (and the Herglotz flag along the chain if asked)."""
-        if self._piecewise is not None and isinstance(t, np.ndarray) and t.dtype == complex:
+        compiled = isinstance(t, np.ndarray) and t.dtype == complex
+        if compiled and self._piecewise is not None:
             kernel, *layers = self._piecewise
             z, dz, g, ok = kernel(t.ravel(), float(self.qh0), *layers, herglotz)
             z, dz, g, ok = (a.reshape(t.shape) for a in (z, dz, g, ok))
             return (z, dz, g, ok) if herglotz else (z, dz, g)
-        z = t
+        if compiled and t.size and self._rational is not None:
+            return self._forward_compiled(t, herglotz)
+        return self._forward_loop(t, herglotz)
+
+    def _forward_compiled(self, t, herglotz):
+        """:meth:`forward` by :func:`freefim.kernels.forward_rational`; a layer where a point leaves
+        its fit's certified region is one :meth:`_step` by numpy (near fit, exact Newton), then the
+        kernel resumes there."""
+        kernel, qh, *layers = self._rational
+        z = t.ravel().copy()
+        g = 1 / (z - self.qh0)
+        dz, dg, ok = np.ones_like(z), -g * g, np.ones(z.shape, dtype=bool)
+        first = np.zeros(z.shape, dtype=np.int64)
+        idx = np.arange(z.size)
+        while idx.size:
+            state = [a[idx] for a in (z, dz, g, dg, ok)]
+            stop = kernel(*state, first[idx], qh, *layers, herglotz)
+            for a, b in zip((z, dz, g, dg, ok), state):
+                a[idx] = b
+            idx, stop = idx[stop < qh.size], stop[stop < qh.size]
+            if idx.size:  # one layer by numpy for the points that stopped (each at its own layer)
+                for l in np.unique(stop):
+                    at = idx[stop == l]
+                    z[at], dz[at], g[at], dg[at], good = self._step(z[at], dz[at], g[at], dg[at], *self.layers[l])
+                    ok[at] &= good
+                first[idx] = stop + 1
+                idx = idx[first[idx] < qh.size]
+        z, dz, g, ok = (a.reshape(t.shape) for a in (z, dz, g, ok))
+        return (z, dz, g, ok) if herglotz else (z, dz, g)
+
+    @staticmethod
+    def _step(z, dz, g, dg, qh, law):
+        """One layer: ``w = z g - 1``, ``S = S_rho(w)``, ``z <- z / S + qh``, ``g <- g S`` with the
+        derivatives in ``t``; and the Herglotz flag of the state it started from."""
+        good = (_imag(z) > 0) & (_imag(g) < 0)
+        w = z * g - 1
+        dw = dz * g + z * dg
+        s, ds = law.s_transform(w)
+        ds = ds * dw
+        inv_s = 1 / s
+        z_s = z * inv_s
+        return z_s + qh, (dz - z_s * ds) * inv_s, g * s, dg * s + g * ds, good
+
+    @np.errstate(all="ignore")
+    def _forward_loop(self, t, herglotz=False):
+        """:meth:`forward` by numpy (or mpmath) operations on whole arrays, layer by layer."""
+        z, dz = t, 0 * t + 1
         g = 1 / (t - self.qh0)
-        dz = 0 * t + 1
         dg = -g * g
-        ok = None
+        ok = np.ones(np.shape(t), dtype=bool)
         for qh, law in self.layers:
-            if herglotz:
-                good = _imag(z) > 0
-                good &= _imag(g) < 0
-                ok = good if ok is None else ok & good
-            w = z * g - 1
-            dw = dz * g + z * dg
-            s, ds = law.s_transform(w)
-            ds = ds * dw
-            inv_s = 1 / s
-            z_s = z * inv_s
-            z, dz = z_s + qh, (dz - z_s * ds) * inv_s
-            g, dg = g * s, dg * s + g * ds
-        if herglotz:
-            return z, dz, g, ok
-        return z, dz, g
+            z, dz, g, dg, good = self._step(z, dz, g, dg, qh, law)
+            ok = ok & good
+        return (z, dz, g, ok) if herglotz else (z, dz, g)
 
     def top_down(self, z, g):
         """Map a guess ``g ~ G_L(z)`` down the chain to the matching ``t = z_1``."""

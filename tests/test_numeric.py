@@ -287,3 +287,43 @@ def test_the_compiled_piecewise_chain_equals_the_numpy_chain():
         for a, b in zip(fast[:3], slow[:3]):
             assert a.shape == t.shape
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=0)
+
+
+def test_the_compiled_smooth_chain_equals_the_numpy_chain(monkeypatch):
+    # freefim.kernels.forward_rational evaluates the layers' rational S-transforms in a compiled loop
+    # and hands a layer where a point leaves a fit's certified region to numpy (Chain._step)
+    from freefim.criticality import critical_point
+    from freefim.kernels import forward_rational
+    from freefim.numeric import Chain
+
+    if forward_rational is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(2)
+    nets = [critical_point("tanh", "orthogonal", q_star=0.1).network(100), Network("tanh", "gaussian", 1.3, 0.05, 12),
+            Network("erf", "orthogonal", 1.3, 0.02, 6)]
+    for net in nets:
+        spec = Spectrum(net)
+        chain = spec.chain
+        assert chain._rational is not None
+        plain = Chain(chain.qh0, chain.layers)
+        plain.__dict__["_rational"] = None  # the numpy loop
+        scale = float(chain.moments()[0])
+        t = scale * (rng.standard_normal((20, 10)) + 1j * np.abs(rng.standard_normal((20, 10))))
+        fast, slow = chain.forward(t, herglotz=True), plain.forward(t, herglotz=True)
+        np.testing.assert_array_equal(fast[3], slow[3])
+        for a, b in zip(fast[:3], slow[:3]):
+            assert a.shape == t.shape
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=0)
+    # the tanh network at depth 100 meets w next to -1 (the exact Newton's region) on its density grid
+    steps = []
+    step = Chain._step
+    monkeypatch.setattr(Chain, "_step", staticmethod(lambda *a: steps.append(a[0].size) or step(*a)))
+    spec, plain = Spectrum(nets[0]), Spectrum(nets[0])
+    plain.chain.__dict__["_rational"] = None
+    x = np.linspace(0, 3 * float(spec.moments.m1), 400)
+    fast = spec.density(x)
+    assert steps, "no point left the fits' certified region"
+    slow = plain.density(x)
+    big = slow > 1e-3 * slow.max()
+    np.testing.assert_allclose(fast[big], slow[big], rtol=1e-8, atol=0)
+    np.testing.assert_array_equal(fast == 0, slow == 0)

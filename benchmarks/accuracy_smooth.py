@@ -7,7 +7,7 @@ laws, at depths 2, 5, 10, 30, 100: the largest relative difference between the f
 the density against the exact free moment rules; at depth 2 also the explicit law
 (``w = psi(qh_0 / (z - qh_1))``) against the general solver (the same law as a free product with
 a point mass at 1, which takes the Newton path).  Takes long (an hour on two cores).
-Run: ``python benchmarks/accuracy_smooth.py`` (``--depths 2 5 10 30 100``).
+Run: ``python benchmarks/accuracy_smooth.py`` (``--depths 2 5 10 30 100 --activations tanh erf sigmoid arctan``).
 """
 import argparse
 import time
@@ -20,7 +20,7 @@ from freefim.activations import Activation
 from freefim.laws import FreeProduct, PointMass
 from freefim.numeric import Chain
 
-ARCTAN = Activation.from_callable(np.arctan)
+ARCTAN = Activation.from_callable(np.arctan, name="arctan")
 CASES = [("tanh", 1.3, 0.05), ("erf", 1.3, 0.02), ("sigmoid", 4.0, 0.1), (ARCTAN, 1.5, 0.05)]
 
 
@@ -36,8 +36,12 @@ def general_vs_explicit(spec, x):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depths", type=int, nargs="+", default=[2, 5, 10, 30, 100])
+    parser.add_argument("--activations", nargs="+", default=["tanh", "erf", "sigmoid", "arctan"],
+                        help="a subset of tanh erf sigmoid arctan (the user callable)")
     args = parser.parse_args()
     for act, sw, sb in CASES:
+        if getattr(act, "name", act) not in args.activations:
+            continue
         for weights in ("orthogonal", "gaussian"):
             for depth in args.depths:
                 net = Network(act, weights, sw, sb, depth)

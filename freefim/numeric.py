@@ -199,10 +199,15 @@ class Chain:
             for a, b in zip((z, dz, g, dg, ok), state):
                 a[idx] = b
             idx, stop = idx[stop < qh.size], stop[stop < qh.size]
-            if idx.size:  # one layer by numpy for the points that stopped (each at its own layer)
-                for l in np.unique(stop):
-                    at = idx[stop == l]
-                    z[at], dz[at], g[at], dg[at], good = self._step(z[at], dz[at], g[at], dg[at], *self.layers[l])
+            if idx.size:  # one layer by numpy for the points that stopped, each at its own layer
+                # (one call per distinct law, the layers' laws are indexed by law[l] and mp[l]: the
+                # exact Newton's cost is mostly per call)
+                key = layers[1][stop] + 1j * layers[0][stop]
+                for k in np.unique(key):
+                    sel = key == k
+                    at, l = idx[sel], stop[sel][0]
+                    z[at], dz[at], g[at], dg[at], good = self._step(z[at], dz[at], g[at], dg[at], qh[stop[sel]],
+                                                                    self.layers[l][1])
                     ok[at] &= good
                 first[idx] = stop + 1
                 idx = idx[first[idx] < qh.size]

@@ -674,12 +674,16 @@ class SmoothLaw(Law):
         cache = self.__dict__.setdefault("_mp", {})
         if dps not in cache:
             rule = gaussian_rule(self.activation.strip(float(self.q)), half=self._even, dps=dps)
+            offset = self._panel_offset(rule)
             if isinstance(self._fun, _Exact):
                 r = [mpmath.re(self._fun.mp(z)[0]) for z in rule.z]
-            else:
-                r = [mpmath.re(self._fun.mp(z, int(p))[0]) for z, p in zip(rule.z, rule.panel)]
-            cache[dps] = (rule, r, [w * v for w, v in zip(rule.weight, r)])
-        rule, r, wr = cache[dps]
+            else:  # the surrogate's panels are the float rule's; the rule at dps reaches farther out
+                s, c, n = math.sqrt(float(self.q)), float(self.scale), len(self._fun.a)
+                r = [mpmath.re(self._fun.mp(z, int(p) - offset)[0]) if 0 <= int(p) - offset < n
+                     else mpmath.mpf(c * float(np.asarray(self.activation.dphi(s * float(z)), dtype=float)) ** 2)
+                     for z, p in zip(rule.z, rule.panel)]
+            cache[dps] = (rule, r, [w * v for w, v in zip(rule.weight, r)], offset)
+        rule, r, wr, offset = cache[dps]
         if y == 0:
             return mpmath.mpc(0), mpmath.mpc(self.m1)
         xi = 1 / y
@@ -706,7 +710,7 @@ class SmoothLaw(Law):
             b2 = phi * ((t1 - z * xi) - xi * t2 / t1) / t1 ** 2
             for k in range(len(edges) - 1):
                 a, b = edges[k], edges[k + 1]
-                if isinstance(self._fun, _Surrogate) and k != p:
+                if isinstance(self._fun, _Surrogate) and k - offset != p:
                     continue
                 dist2 = max(a - z.real, z.real - b, 0) ** 2 + z.imag ** 2
                 if dist2 >= self._radius ** 2:
@@ -728,6 +732,12 @@ class SmoothLaw(Law):
                 s1 += c1 * (fac * i1 - q1)
                 s2 += a2 * (fac * i2 - q2) + b2 * (fac * i1 - q1)
         return s1, xi * xi * s2
+
+    def _panel_offset(self, rule):
+        """Index of the float rule's first panel among the panels of ``rule`` (the rule at ``dps``
+        covers a wider range of ``Z``; for a rule on ``Z >= 0`` both start at 0)."""
+        h = float(rule.edges[1] - rule.edges[0])
+        return int(round((float(self._rule.edges[0]) - float(rule.edges[0])) / h))
 
     def _chi_mp(self, w):
         """Refine the float ``chi`` at the working precision (object arrays of ``mpc``)."""

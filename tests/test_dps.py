@@ -100,3 +100,24 @@ def test_moments_carry_the_digits(hardtanh):
         parts = [s30._integral_mp(i, hi, power=1)[0] for i, (lo, hi) in enumerate(s30._pieces_mp[0])]
         m1 = sum(parts) + sum(a.mass * a.location for a in s30.atoms)
     assert rel(m1, s30.moment(1)) < 1e-24
+
+
+@pytest.mark.parametrize("name", ["arctan", "softplus"])
+def test_user_activation_with_dps_agrees_with_float(name):
+    # the rule at dps reaches farther out in Z than the user activation's interpolants (one per
+    # panel of the float rule): was an IndexError (arctan) and, for an activation whose phi'^2 is
+    # not even (softplus, rule over all of R), a panel numbering off by the extra panels
+    from freefim.activations import Activation
+
+    if name == "arctan":
+        act, sw2 = Activation.from_callable(np.arctan, name="arctan"), 1.5
+    else:
+        act, sw2 = Activation.from_callable(lambda u: np.log1p(np.exp(u)), dphi=lambda u: 1 / (1 + np.exp(-u)),
+                                            name="softplus"), 3.0
+    net = Network(act, "orthogonal", sw2, 0.05, 2)
+    spec = Spectrum(net)
+    (lo, hi), = spec.support()
+    x = lo + (hi - lo) * np.array([0.05, 0.5, 0.95])
+    high = np.array(Spectrum(net, dps=30).density(x), dtype=float)
+    # the float density is accurate to ~1e-12 (the user activation's interpolants to ~1e-11)
+    np.testing.assert_allclose(spec.density(x), high, rtol=1e-9, atol=0)

@@ -251,3 +251,15 @@ def test_psi_with_a_pole_next_to_a_quadrature_node():
         assert abs(complex(dm) - di) <= 1e-11 * abs(di)
     dens = spec.density(x)
     assert np.all(np.isfinite(dens)) and np.all(dens > 0)
+
+
+def test_user_activation_finds_the_maximum_of_r_at_zero():
+    # arctan' ^2 is even with its maximum at Z = 0, where the interpolant's r'(0) is ~1e-11, not 0:
+    # the maximum was missed (sup r 4.5e-5 low), the top edge misplaced and the mass 0.99991
+    act = Activation.from_callable(np.arctan, name="arctan")
+    spec = Spectrum(Network(act, "orthogonal", 1.5, 0.05, 2))
+    law = spec.chain.layers[0][1]
+    assert law._sup == pytest.approx(1.5, rel=1e-12)
+    (lo, hi), = spec.support()
+    assert hi == pytest.approx(float(spec.chain.layers[0][0]) + 1.5 * float(spec.chain.qh0), rel=1e-12)
+    assert spec.continuous_mass == pytest.approx(1.0, abs=1e-9)

@@ -354,8 +354,9 @@ class SmoothLaw(Law):
                 v = [np.real(x[0]) for x in self._fun(np.array([lo + 0j]), np.array([p]))]
                 extrema.append((lo, v[0], v[2], p))
             start = i
-        if self._even:  # r' (0) = 0 by symmetry: an extremum at Z = 0 (a user activation's interpolant
-            # gives r'(0) ~ 1e-11 only; arctan's maximum there was missed: sup r 4.5e-5 low, mass 0.99991)
+        if self._even and not any(abs(e[0]) < 1e-6 for e in extrema):
+            # r'(0) = 0 by symmetry: an extremum at Z = 0 (a user activation's interpolant gives
+            # r'(0) ~ 1e-11 only; arctan's maximum there was missed: sup r 4.5e-5 low, mass 0.99991)
             extrema.append((0.0, r[0], r2[0], 0))
         slope = max(float(np.max(np.abs(r1))), 1e-300)
         return pieces, extrema, slope

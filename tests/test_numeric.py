@@ -304,9 +304,9 @@ def test_the_compiled_smooth_chain_equals_the_numpy_chain(monkeypatch):
     for net in nets:
         spec = Spectrum(net)
         chain = spec.chain
-        assert chain._rational is not None
+        assert chain._smooth_fits is not None
         plain = Chain(chain.qh0, chain.layers)
-        plain.__dict__["_rational"] = None  # the numpy loop
+        plain.__dict__["_smooth_fits"] = None  # the numpy loop
         scale = float(chain.moments()[0])
         t = scale * (rng.standard_normal((20, 10)) + 1j * np.abs(rng.standard_normal((20, 10))))
         fast, slow = chain.forward(t, herglotz=True), plain.forward(t, herglotz=True)
@@ -319,7 +319,7 @@ def test_the_compiled_smooth_chain_equals_the_numpy_chain(monkeypatch):
     step = Chain._step
     monkeypatch.setattr(Chain, "_step", staticmethod(lambda *a: steps.append(a[0].size) or step(*a)))
     spec, plain = Spectrum(nets[0]), Spectrum(nets[0])
-    plain.chain.__dict__["_rational"] = None
+    plain.chain.__dict__["_smooth_fits"] = None
     x = np.linspace(0, 3 * float(spec.moments.m1), 400)
     fast = spec.density(x)
     assert steps, "no point left the fits' certified region"

@@ -266,27 +266,33 @@ def test_cdf_is_exact_between_the_quadrature_nodes():
     np.testing.assert_allclose(spec.cdf(x, continuous=True), theta / np.pi, rtol=0, atol=2e-9)
 
 
+def assert_compiled_equals_numpy(chain, packed, rng):
+    """The chain's compiled loop (its packed layers, ``chain.<packed>``) against the numpy loop at
+    random ``t`` in the upper half-plane: values to 1e-9 relative, the same Herglotz flags."""
+    from freefim.numeric import Chain
+
+    assert getattr(chain, packed) is not None
+    plain = Chain(chain.qh0, chain.layers)
+    plain.__dict__[packed] = None  # the numpy loop
+    scale = float(chain.moments()[0])
+    t = scale * (rng.standard_normal((20, 10)) + 1j * np.abs(rng.standard_normal((20, 10))))
+    fast, slow = chain.forward(t, herglotz=True), plain.forward(t, herglotz=True)
+    np.testing.assert_array_equal(fast[3], slow[3])
+    for a, b in zip(fast[:3], slow[:3]):
+        assert a.shape == t.shape
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=0)
+
+
 def test_the_compiled_piecewise_chain_equals_the_numpy_chain():
     # freefim.kernels.forward_piecewise runs the same operations as Chain.forward's numpy loop
     from freefim.kernels import forward_piecewise
-    from freefim.numeric import Chain
 
     if forward_piecewise is None:
         pytest.skip("numba is not installed")
     rng = np.random.default_rng(1)
     for act, weights, sw2, sb2, depth in [("relu", "orthogonal", 2.0, 0.1, 30), ("hardtanh", "gaussian", 1.1, 0.05, 30),
                                           ("relu", "gaussian", 0.5, 0.1, 8)]:
-        chain = Spectrum(Network(act, weights, sw2, sb2, depth)).chain
-        assert chain._piecewise is not None
-        plain = Chain(chain.qh0, chain.layers)
-        plain.__dict__["_piecewise"] = None  # the numpy loop
-        scale = float(chain.moments()[0])
-        t = scale * (rng.standard_normal((20, 10)) + 1j * np.abs(rng.standard_normal((20, 10))))
-        fast, slow = chain.forward(t, herglotz=True), plain.forward(t, herglotz=True)
-        np.testing.assert_array_equal(fast[3], slow[3])
-        for a, b in zip(fast[:3], slow[:3]):
-            assert a.shape == t.shape
-            np.testing.assert_allclose(a, b, rtol=1e-9, atol=0)
+        assert_compiled_equals_numpy(Spectrum(Network(act, weights, sw2, sb2, depth)).chain, "_piecewise", rng)
 
 
 def test_the_compiled_smooth_chain_equals_the_numpy_chain(monkeypatch):
@@ -302,18 +308,7 @@ def test_the_compiled_smooth_chain_equals_the_numpy_chain(monkeypatch):
     nets = [critical_point("tanh", "orthogonal", q_star=0.1).network(100), Network("tanh", "gaussian", 1.3, 0.05, 12),
             Network("erf", "orthogonal", 1.3, 0.02, 6)]
     for net in nets:
-        spec = Spectrum(net)
-        chain = spec.chain
-        assert chain._smooth_fits is not None
-        plain = Chain(chain.qh0, chain.layers)
-        plain.__dict__["_smooth_fits"] = None  # the numpy loop
-        scale = float(chain.moments()[0])
-        t = scale * (rng.standard_normal((20, 10)) + 1j * np.abs(rng.standard_normal((20, 10))))
-        fast, slow = chain.forward(t, herglotz=True), plain.forward(t, herglotz=True)
-        np.testing.assert_array_equal(fast[3], slow[3])
-        for a, b in zip(fast[:3], slow[:3]):
-            assert a.shape == t.shape
-            np.testing.assert_allclose(a, b, rtol=1e-9, atol=0)
+        assert_compiled_equals_numpy(Spectrum(net).chain, "_smooth_fits", rng)
     # the tanh network at depth 100 meets w next to -1 (the exact Newton's region) on its density grid
     steps = []
     step = Chain._step

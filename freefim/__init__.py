@@ -12,7 +12,7 @@ command line start quickly and an interrupt during start-up is caught by the ent
 import importlib
 
 __all__ = ["AccuracyWarning", "Activation", "Atom", "MeanField", "Moments", "Network", "Peak", "Spectrum",
-           "closed_form", "get_activation", "mean_field", "spectrum"]
+           "closed_form", "get_activation", "jacobian_spectrum", "laws", "mean_field", "spectrum"]
 __version__ = "0.1.0"
 
 _HOMES = {"AccuracyWarning": "numeric", "Activation": "activations", "get_activation": "activations",
@@ -21,6 +21,8 @@ _HOMES = {"AccuracyWarning": "numeric", "Activation": "activations", "get_activa
 
 
 def __getattr__(name):
+    if name == "laws":
+        return importlib.import_module(".laws", __name__)
     if name in _HOMES:
         value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
         globals()[name] = value
@@ -33,7 +35,28 @@ def __dir__():
 
 
 def spectrum(network, dps=None):
-    """The limiting spectral law of the conditional FIM of ``network`` (see :class:`Spectrum`)."""
+    """The limiting spectral law of the conditional FIM of ``network``, or of a law of
+    :mod:`freefim.laws` (see :class:`Spectrum`).
+
+    >>> from freefim.laws import Bernoulli, MarchenkoPastur, free_product
+    >>> free_poisson = spectrum(free_product(MarchenkoPastur(), Bernoulli(0.5)))
+    >>> [(a.location, a.mass) for a in free_poisson.atoms]
+    [(0.0, 0.5)]
+    """
     from .numeric import Spectrum
 
     return Spectrum(network, dps=dps)
+
+
+def jacobian_spectrum(network, dps=None):
+    """The limiting spectral law of :math:`JJ^T` for the input-output Jacobian :math:`J = \\partial f/\\partial x`
+    of ``network`` (``omega [x] rho_1 [x] ... [x] rho_{L-1}``; Pennington, Schoenholz & Ganguli 2017).
+
+    >>> import freefim
+    >>> jac = jacobian_spectrum(freefim.Network("relu", "orthogonal", 2.0, 0.1, depth=3))
+    >>> round(float(jac.moments.m1), 12)  # sigma_w2 (sigma_w2 / 2) ** 2: one at criticality
+    1.0
+    """
+    from .numeric import Spectrum
+
+    return Spectrum(network, dps=dps, jacobian=True)

@@ -57,7 +57,22 @@ import numpy as np
 
 from .quadrature import gaussian_rule, panel_nodes
 
-__all__ = ["Law", "PointMass", "Bernoulli", "MarchenkoPastur", "FreeProduct", "SmoothLaw"]
+__all__ = ["Law", "PointMass", "Bernoulli", "MarchenkoPastur", "FreeProduct", "Shifted", "SmoothLaw",
+           "free_product", "shift", "scaled", "activation_law"]
+
+
+def _positive(name, value, zero_ok=False):
+    """``value`` if it is a finite real number > 0 (>= 0 with ``zero_ok``), else ``ValueError`` naming
+    it; symbolic (sympy) values with free symbols pass unchecked."""
+    if getattr(value, "free_symbols", None):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if isinstance(value, bool) or not math.isfinite(number) or number < 0 or (number == 0 and not zero_ok):
+        raise ValueError(f"{name} must be a finite number {'>=' if zero_ok else '>'} 0, got {value!r}")
+    return value
 
 
 class Law:
@@ -80,6 +95,23 @@ class Law:
         """Return ``(S(w), dS/dw)`` elementwise."""
         raise NotImplementedError
 
+    def with_numbers(self, convert):
+        """The same law with every number parameter mapped by ``convert`` (e.g. ``mpmath.mpf`` for a
+        ``dps``-digit law, ``sympy.nsimplify`` for an exact one)."""
+        raise NotImplementedError
+
+    def __mul__(self, c):
+        """``c * law``: :func:`scaled`."""
+        return scaled(self, c) if not isinstance(c, Law) else NotImplemented
+
+    __rmul__ = __mul__
+
+    def __add__(self, a):
+        """``law + a``: :func:`shift`."""
+        return shift(self, a) if not isinstance(a, Law) else NotImplemented
+
+    __radd__ = __add__
+
     def mass_at(self, location):
         """Mass of the atom at ``location`` (0 if there is none)."""
         for a, m in self.atoms:
@@ -92,13 +124,16 @@ class PointMass(Law):
     r""":math:`\delta_a`, :math:`S(w) = 1/a`."""
 
     def __init__(self, a):
-        self.a = a
+        self.a = a = _positive("the point mass's location a", a)
         self.m1, self.m2 = a, a * a
         self.atoms = ((a, 1),)
         self.upper = a
 
     def s_transform(self, w):
         return 0 * w + 1 / self.a, 0 * w
+
+    def with_numbers(self, convert):
+        return PointMass(convert(self.a))
 
     def __repr__(self):
         return f"PointMass({self.a})"
@@ -112,7 +147,9 @@ class Bernoulli(Law):
     """
 
     def __init__(self, p, scale=1):
-        self.p, self.scale = p, scale
+        self.p, self.scale = _positive("p", p, zero_ok=True), _positive("scale", scale)
+        if not getattr(p, "free_symbols", None) and p > 1:
+            raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
         self.m1, self.m2 = scale * p, scale * scale * p
         self.atoms = tuple((a, m) for a, m in ((0 * scale, 1 - p), (scale, p)) if m > 0)
         self.upper = scale
@@ -123,31 +160,44 @@ class Bernoulli(Law):
         inv = (1 / c) / pw
         return (w + 1) * inv, ((p - 1) * inv) / pw
 
+    def with_numbers(self, convert):
+        return Bernoulli(convert(self.p), convert(self.scale))
+
     def __repr__(self):
         return f"Bernoulli(p={self.p}, scale={self.scale})"
 
 
 class MarchenkoPastur(Law):
-    r"""``scale`` times Marchenko–Pastur of ratio 1 and mean 1: :math:`S(w) = \frac{1}{(1 + w)c}`.
+    r"""``scale`` times Marchenko–Pastur of ratio :math:`\lambda` = ``ratio`` and mean 1:
+    :math:`S(w) = \frac{1}{(1 + \lambda w)\,c}`.
 
-    It is the limiting law of :math:`W^T W` for an ``M x M`` matrix with
-    i.i.d. :math:`N(0, 1/M)` entries; support :math:`[0, 4c]`, no atom.
+    It is the limiting law of :math:`X X^T / N` for a ``p x N`` matrix ``X`` with i.i.d. unit
+    entries and ``p / N -> ratio``: :math:`m_2 = c^2 (1 + \lambda)`, support
+    :math:`c\,[(1 - \sqrt\lambda)^2, (1 + \sqrt\lambda)^2]` and, for :math:`\lambda > 1`, an
+    atom :math:`1 - 1/\lambda` at 0.  ``ratio = 1`` is the law of :math:`W^T W` for an ``M x M``
+    matrix with i.i.d. :math:`N(0, 1/M)` entries (Gaussian weights); ``MarchenkoPastur(1 / r, r)``
+    is the free Poisson law of rate ``r``.
     """
 
-    def __init__(self, scale=1):
-        self.scale = scale
-        self.m1, self.m2 = scale, 2 * scale * scale
-        self.atoms = ()
-        self.upper = 4 * scale
-        self.continuous_from_zero = True
+    def __init__(self, ratio=1, scale=1):
+        self.ratio, self.scale = _positive("ratio", ratio), _positive("scale", scale)
+        lam, c = self.ratio, self.scale
+        self.m1, self.m2 = c, c * c * (1 + lam)
+        self.atoms = ((0 * c, 1 - 1 / lam),) if lam > 1 else ()
+        self.upper = c * (1 + lam ** 0.5) ** 2 if lam != 1 else 4 * c
+        self.continuous_from_zero = lam == 1
 
     def s_transform(self, w):
-        c = self.scale
-        inv = 1 / ((1 + w) * c)
-        return inv, -inv / (1 + w)
+        c, lam = self.scale, self.ratio
+        a = 1 + lam * w
+        inv = 1 / (a * c)
+        return inv, -lam * inv / a
+
+    def with_numbers(self, convert):
+        return MarchenkoPastur(convert(self.ratio), convert(self.scale))
 
     def __repr__(self):
-        return f"MarchenkoPastur(scale={self.scale})"
+        return f"MarchenkoPastur(ratio={self.ratio}, scale={self.scale})"
 
 
 class FreeProduct(Law):
@@ -174,6 +224,9 @@ class FreeProduct(Law):
         s2, d2 = self.second.s_transform(w)
         return s1 * s2, d1 * s2 + s1 * d2
 
+    def with_numbers(self, convert):
+        return FreeProduct(self.first.with_numbers(convert), self.second.with_numbers(convert))
+
     def __repr__(self):
         return f"FreeProduct({self.first!r}, {self.second!r})"
 
@@ -187,6 +240,74 @@ def free_product_atoms(atoms_mu, atoms_nu):
             if a != 0 and b != 0 and ma + mb - 1 > 0:
                 out.append((a * b, ma + mb - 1))
     return tuple(out)
+
+
+class Shifted(Law):
+    r""":math:`\mu \boxplus \delta_a`: the law of ``X + a`` for ``X ~ mu``, ``a >= 0``.
+
+    Its S-transform has no closed form; :func:`freefim.spectrum` solves laws built from shifts and
+    free products as a chain :math:`\mu_{l+1} = \delta_{a_l} \boxplus (\mu_l \boxtimes \nu_l)`,
+    the recursion of the conditional FIM.
+    """
+
+    def __init__(self, law, a):
+        self.law, self.a = law, _positive("the shift a", a, zero_ok=True)
+        m1, m2 = law.m1, law.m2
+        self.m1, self.m2 = m1 + a, m2 + 2 * a * m1 + a * a
+        self.atoms = tuple((x + a, m) for x, m in law.atoms)
+        self.upper = law.upper + a
+        self.numerical, self.quadrature_tol = law.numerical, law.quadrature_tol
+
+    def s_transform(self, w):
+        raise ValueError(f"{self!r} has no closed-form S-transform: solve it with freefim.spectrum(law)")
+
+    def with_numbers(self, convert):
+        return Shifted(self.law.with_numbers(convert), convert(self.a))
+
+    def __repr__(self):
+        return f"Shifted({self.law!r}, {self.a})"
+
+
+def _law(value, position):
+    if not isinstance(value, Law):
+        raise ValueError(f"{position} must be a freefim.laws.Law, got {value!r}")
+    return value
+
+
+def free_product(*laws):
+    r"""The free multiplicative convolution :math:`\nu_1 \boxtimes \cdots \boxtimes \nu_n`
+    (:math:`S = \prod S_{\nu_i}`).  At most one factor may contain a shift
+    (:func:`shift`): the product is then solved as a chain (``freefim.spectrum``)."""
+    if not laws:
+        raise ValueError("free_product needs at least one law")
+    out = _law(laws[0], "argument 1")
+    for i, law in enumerate(laws[1:], 2):
+        out = FreeProduct(out, _law(law, f"argument {i}"))
+    return out
+
+
+def shift(law, a):
+    r""":math:`\nu \boxplus \delta_a` (``a >= 0``): the law moved right by ``a``."""
+    return Shifted(_law(law, "law"), a)
+
+
+def scaled(law, c):
+    r""":math:`\nu \boxtimes \delta_c` (``c > 0``): the law of ``c X``, :math:`S(w) / c`."""
+    return FreeProduct(_law(law, "law"), PointMass(c))
+
+
+def activation_law(activation, q, scale=1):
+    r"""Law of :math:`c\,\phi'(\sqrt q Z)^2` (``c`` = ``scale``, ``Z ~ N(0, 1)``, ``activation`` a name or an
+    :class:`~freefim.activations.Activation`): ``c Bernoulli(p)`` for a piecewise-linear activation, a
+    :class:`SmoothLaw` otherwise.  With ``c = sigma_w^2`` it is the layer law :math:`\rho_l` of
+    orthogonal weights (Hayase & Karakida 2021)."""
+    from .activations import get_activation
+
+    act = get_activation(activation)
+    q, scale = _positive("q", q), _positive("scale", scale)
+    fn = mpmath.mp if isinstance(q, mpmath.mpf) else math
+    p = act.derivative_law(q, fn)
+    return Bernoulli(p, scale) if p is not None else SmoothLaw(act, q, scale, fn)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,6 +443,10 @@ class SmoothLaw(Law):
             else scale * activation.sup_dphi2
         self._top = 1 / max(float(self.upper), float(np.max(r)))
         self._pieces = self._monotone_pieces()
+
+    def with_numbers(self, convert):
+        q, scale = convert(self.q), convert(self.scale)
+        return SmoothLaw(self.activation, q, scale, mpmath.mp if isinstance(q, mpmath.mpf) else math)
 
     def __repr__(self):
         return f"SmoothLaw({self.activation.name}, q={float(self.q):.6g}, scale={float(self.scale):.6g})"

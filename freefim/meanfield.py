@@ -37,6 +37,9 @@ class MeanField:
     p: tuple
     chi: tuple
     rho: tuple
+    #: the weight variance and law the order parameters were computed for
+    sigma_w2: object = None
+    weights: str = "orthogonal"
 
 
 def rho_law(activation, q, sigma_w2, weights, fn=math):
@@ -46,7 +49,7 @@ def rho_law(activation, q, sigma_w2, weights, fn=math):
     p = activation.derivative_law(q, fn)
     if p is None:
         law = _smooth_law(activation, q, sigma_w2, fn, getattr(fn, "dps", None))
-        return FreeProduct(law, MarchenkoPastur(1 + 0 * sigma_w2)) if weights == "gaussian" else law
+        return FreeProduct(law, MarchenkoPastur(scale=1 + 0 * sigma_w2)) if weights == "gaussian" else law
     return bernoulli_rho(p, sigma_w2, weights)
 
 
@@ -64,7 +67,7 @@ def bernoulli_rho(p, sigma_w2, weights):
     sampled network's own fraction of active units)."""
     law = Bernoulli(p, sigma_w2)
     if weights == "gaussian":
-        law = FreeProduct(law, MarchenkoPastur(1 + 0 * sigma_w2))
+        law = FreeProduct(law, MarchenkoPastur(scale=1 + 0 * sigma_w2))
     return law
 
 
@@ -96,4 +99,4 @@ def mean_field(net, fn=math):
             rho[l] = rho_law(net.activation, q[l], sw2, net.weights, fn)
         p[l] = net.activation.derivative_law(q[l], fn)
         chi[l] = rho[l].m1
-    return MeanField(tuple(q), tuple(qh), tuple(p), tuple(chi), tuple(rho))
+    return MeanField(tuple(q), tuple(qh), tuple(p), tuple(chi), tuple(rho), sw2, net.weights)

@@ -10,7 +10,10 @@ which obeys the exact finite-width recursion (Hayase & Karakida 2021)
     H_{l+1} = \hat q_l I + W_{l+1} D_l H_l D_l W_{l+1}^T, \qquad D_l = \operatorname{diag}\phi'(u_l),
 
 with :math:`\hat q_l = |h_l|^2/M` of that network.  Cost :math:`O(L M^3)`; the
-``P x P`` matrix is never built.
+``P x P`` matrix is never built.  With ``jacobian=True`` the same functions sample the input-output
+Jacobian :math:`J = \partial f/\partial x = W_L D_{L-1} W_{L-1} \cdots D_1 W_1` instead:
+:math:`A_1 = W_1 W_1^T`, :math:`A_{l+1} = W_{l+1} D_l A_l D_l W_{l+1}^T`, :math:`JJ^T = A_L`
+(Pennington, Schoenholz & Ganguli 2017).
 """
 from __future__ import annotations
 
@@ -93,6 +96,8 @@ class Sample:
     qh: np.ndarray
     p: np.ndarray
     q: np.ndarray = None
+    #: the spectra are those of the input-output Jacobian's ``J J^T`` (not the dual FIM)
+    jacobian: bool = False
 
     @property
     def trials(self):
@@ -102,7 +107,8 @@ class Sample:
         """The free recursion conditioned on network ``k``'s own order parameters: its ``qh_l``
         and, per layer, its ``p_l`` (piecewise-linear) or its ``q_l`` (smooth activations)."""
         q = None if self.q is None else self.q[k]
-        return conditional_chain(self.network, self.qh[k] + (1 / self.width if self.bias else 0), self.p[k], q)
+        return conditional_chain(self.network, self.qh[k] + (1 / self.width if self.bias else 0), self.p[k], q,
+                                 self.jacobian)
 
     def split_atoms(self, k, rtol=1e-9):
         """Mask of network ``k``'s eigenvalues sitting on one of its predicted atoms (to ``rtol`` of the
@@ -125,7 +131,7 @@ class Sample:
                 for k, v in stats.items()}
 
 
-def conditional_chain(net, qh, p=None, q=None):
+def conditional_chain(net, qh, p=None, q=None, jacobian=False):
     r"""A :class:`~freefim.numeric.Chain` with given ``qh_0..qh_{L-1}`` (a network's own order
     parameters) and, for ``l = 1..L-1``, the derivative law :math:`\rho_l` of that network.
 
@@ -134,7 +140,8 @@ def conditional_chain(net, qh, p=None, q=None):
     :func:`~freefim.meanfield.rho_law` at the network's own pre-activation variance
     ``q[l-1]`` (e.g. :math:`|u_l|^2/M`); without ``q``,
     :math:`q_l = \sigma_w^2 \hat q_{l-1} + \sigma_b^2` from the given ``qh``.
-    (Times MP(1) for Gaussian weights in both cases.)
+    (Times MP(1) for Gaussian weights in both cases.)  With ``jacobian``: the chain of
+    :math:`JJ^T` with these layer laws (:meth:`Chain.from_mean_field <freefim.numeric.Chain.from_mean_field>`).
     """
     from .meanfield import bernoulli_rho, rho_law
     from .numeric import Chain
@@ -149,6 +156,11 @@ def conditional_chain(net, qh, p=None, q=None):
         ql = float(q[l - 1]) if q is not None else net.sigma_w2 * float(qh[l - 1]) + net.sigma_b2
         return rho_law(act, ql, net.sigma_w2, net.weights)
 
+    if jacobian:
+        from .laws import MarchenkoPastur
+
+        first = [(0.0, MarchenkoPastur())] if net.weights == "gaussian" else []
+        return Chain(float(net.sigma_w2), first + [(0.0, rho(l)) for l in range(1, net.depth)])
     return Chain(float(qh[0]), [(float(qh[l]), rho(l)) for l in range(1, net.depth)])
 
 
@@ -175,8 +187,9 @@ def blas_threads(width, threads=None):
     return threadpool_limits(limits=threads, user_api="blas")
 
 
-def sample(net, width, trials=1, seed=None, bias=False, progress=None, threads=None):
-    r"""Sample ``trials`` networks of ``width`` and return their exact dual-FIM spectra.
+def sample(net, width, trials=1, seed=None, bias=False, progress=None, threads=None, jacobian=False):
+    r"""Sample ``trials`` networks of ``width`` and return their exact dual-FIM spectra (with
+    ``jacobian``: the spectra of :math:`JJ^T`, :math:`J = \partial f / \partial x`).
 
     Uses the ``M x M`` recursion :math:`H_{l+1} = \hat q_l I + W_{l+1} D_l H_l D_l W_{l+1}^T`
     (cost :math:`O(L M^3)` per network).  With ``bias=True`` the bias gradients are
@@ -186,6 +199,8 @@ def sample(net, width, trials=1, seed=None, bias=False, progress=None, threads=N
     from .progress import Progress
 
     _check_sampling(net, width, trials)
+    if jacobian and bias:
+        raise ValueError("bias=True adds the bias gradients to the FIM; the input-output Jacobian has none")
     rng = _rng(seed)
     L = net.depth
     eigenvalues = np.empty((trials, width))
@@ -195,19 +210,25 @@ def sample(net, width, trials=1, seed=None, bias=False, progress=None, threads=N
     with blas_threads(width, threads), \
             Progress(trials, f"sampling {trials} x M={width}, L={L}", enabled=progress) as bar:
         for k in range(trials):
-            H, qh, p, q = _dual_matrix(net, width, rng, bias)
+            H, qh, p, q = _dual_matrix(net, width, rng, bias, jacobian)
             eigenvalues[k] = np.linalg.eigvalsh(H)
             qhs[k], ps[k], qs[k] = qh, p, q
             bar.update()
     return Sample(net, width, seed if not isinstance(seed, np.random.Generator) else None, bool(bias),
-                  eigenvalues, qhs, ps, qs)
+                  eigenvalues, qhs, ps, qs, bool(jacobian))
 
 
-def _dual_matrix(net, width, rng, bias=False):
+def _dual_matrix(net, width, rng, bias=False, jacobian=False):
+    """``H_L`` (or with ``jacobian`` ``J J^T``) of one sampled network, its ``qh_l``, ``p_l``, ``q_l``."""
     weights, _, u, h = forward_pass(net, width, rng)
     qh = np.array([float(v @ v) / width for v in h])
     extra = 1 / width if bias else 0.0
-    H = (qh[0] + extra) * np.eye(width)
+    if jacobian:  # A_1 = W_1 W_1^T, then the same products without the identity terms
+        H = weights[1] @ weights[1].T
+        qh_terms = np.zeros(net.depth)
+    else:
+        H = (qh[0] + extra) * np.eye(width)
+        qh_terms = qh + extra
     p, q = [], []
     for l in range(1, net.depth):
         d = net.activation.dphi(u[l])
@@ -215,7 +236,7 @@ def _dual_matrix(net, width, rng, bias=False):
         q.append(float(u[l] @ u[l]) / width)
         B = weights[l + 1] * d  # W_{l+1} D_l
         H = B @ H @ B.T
-        H[np.diag_indices_from(H)] += qh[l] + extra
+        H[np.diag_indices_from(H)] += qh_terms[l]
     return H, qh, np.array(p), np.array(q)
 
 
@@ -305,7 +326,7 @@ def _continuous_cdf(spec, x, grid=None):
 
 
 def compare(net, width=1000, trials=2, seed=None, bins=60, bias=False, progress=None, per_network=True,
-            threads=None):
+            threads=None, jacobian=False):
     r"""Sample ``trials`` networks and compare their spectra with the limit law :math:`\mu_L`.
 
     Reports, for the continuous part (each network's atoms split off at its own
@@ -323,11 +344,13 @@ def compare(net, width=1000, trials=2, seed=None, bins=60, bias=False, progress=
     come from one density solve on a grid (:func:`_continuous_cdf`) instead of the adaptive
     quadrature.  ``per_network=False`` skips solving each network's own law
     (``ks_per_network`` is then ``nan``; the per-network atoms and moments are exact and cheap).
+    ``jacobian``: the same for the input-output Jacobian's :math:`JJ^T` and its law
+    (:func:`freefim.jacobian_spectrum`).
     """
     from .numeric import Spectrum
 
-    smp = sample(net, width, trials, seed, bias, progress, threads)
-    spec = Spectrum(net)
+    smp = sample(net, width, trials, seed, bias, progress, threads, jacobian)
+    spec = Spectrum(net, jacobian=jacobian)
     exact = spec.moments
     grid = None if net.activation.piecewise_linear else _CDF_GRID
     cont = np.sort(_continuous_eigenvalues(smp))

@@ -37,7 +37,7 @@ from functools import cached_property
 import mpmath
 import numpy as np
 
-from .laws import Bernoulli, FreeProduct, MarchenkoPastur, PointMass, SmoothLaw, free_product_atoms
+from .laws import Bernoulli, FreeProduct, Law, MarchenkoPastur, PointMass, Shifted, SmoothLaw, free_product_atoms
 from .meanfield import mean_field
 from .quadrature import panel_nodes
 
@@ -96,9 +96,43 @@ class Chain:
         self.layers = tuple(layers)  # (qh_l, rho_l) for l = 1 .. L-1
 
     @classmethod
-    def from_mean_field(cls, mf):
+    def from_mean_field(cls, mf, jacobian=False):
+        r"""The FIM's chain of the mean field ``mf``, or with ``jacobian`` that of the input-output
+        Jacobian's :math:`JJ^T` (Pennington, Schoenholz & Ganguli 2017), the law
+        :math:`\omega \boxtimes \rho_1 \boxtimes \cdots \boxtimes \rho_{L-1}` with :math:`\omega =
+        \delta_{\sigma_w^2}` (orthogonal) or :math:`\sigma_w^2\,\mathrm{MP}(1)` (Gaussian weights):
+        the chain :math:`(\sigma_w^2; (0, \mathrm{MP}(1)), (0, \rho_1), \ldots)` (no shifts)."""
         L = len(mf.q) - 1
-        return cls(mf.qh[0], [(mf.qh[l], mf.rho[l]) for l in range(1, L)])
+        if not jacobian:
+            return cls(mf.qh[0], [(mf.qh[l], mf.rho[l]) for l in range(1, L)])
+        sigma_w2, zero = mf.sigma_w2, 0 * mf.q[1]
+        first = [(zero, MarchenkoPastur(scale=1 + zero))] if mf.weights == "gaussian" else []
+        return cls(sigma_w2, first + [(zero, mf.rho[l]) for l in range(1, L)])
+
+    @classmethod
+    def from_law(cls, law):
+        r"""The chain of a law built by :mod:`freefim.laws`: a point mass :math:`\delta_c` is the chain
+        ``(c; )``, a law :math:`\nu` with an S-transform is ``(1; (0, nu))``, :math:`\mu \boxplus \delta_a`
+        adds ``a`` to the last shift and :math:`\mu \boxtimes \nu` (``mu`` with shifts, ``nu`` without)
+        appends the layer ``(0, nu)``.  ``ValueError`` for a product of two factors with shifts."""
+        if isinstance(law, PointMass):
+            return cls(law.a, [])
+        if isinstance(law, Shifted):
+            inner = cls.from_law(law.law)
+            if not inner.layers:
+                return cls(inner.qh0 + law.a, [])
+            qh, last = inner.layers[-1]
+            return cls(inner.qh0, inner.layers[:-1] + ((qh + law.a, last),))
+        if isinstance(law, FreeProduct) and (_has_shift(law.first) or _has_shift(law.second)):
+            first, second = (law.first, law.second) if _has_shift(law.first) else (law.second, law.first)
+            if _has_shift(second):
+                raise ValueError(f"{law!r}: a free product of two shifted laws is not a chain; "
+                                 "freefim solves products where at most one factor has a shift")
+            inner = cls.from_law(first)
+            return cls(inner.qh0, inner.layers + ((0 * inner.qh0, second),))
+        if not isinstance(law, Law):
+            raise ValueError(f"expected a freefim.laws.Law, got {law!r}")
+        return cls(1 + 0 * law.m1, [(0 * law.m1, law)])
 
     @property
     def depth(self):
@@ -129,7 +163,7 @@ class Chain:
         rows = []
         for qh, law in self.layers:
             mp = 0.0
-            if isinstance(law, FreeProduct) and isinstance(law.second, MarchenkoPastur):
+            if isinstance(law, FreeProduct) and isinstance(law.second, MarchenkoPastur) and law.second.ratio == 1:
                 law, mp = law.first, law.second.scale
             if not all(isinstance(v, (float, int)) for v in (qh, mp)):
                 return None
@@ -298,6 +332,12 @@ class Chain:
         for qh, law in self.layers:
             b = qh + b * law.upper
         return b
+
+
+def _has_shift(law):
+    if isinstance(law, Shifted):
+        return True
+    return isinstance(law, FreeProduct) and (_has_shift(law.first) or _has_shift(law.second))
 
 
 def fixed_point_length(chain, digits=16, tol=1e-9, first=16):
@@ -643,15 +683,21 @@ def polish(chain_mp, t, z, dps, maxiter=60):
 
 
 class Spectrum:
-    r"""The limiting spectral law :math:`\mu_L` of the conditional FIM's dual matrix.
+    r"""The limiting spectral law :math:`\mu_L` of the conditional FIM's dual matrix, of the
+    input-output Jacobian's :math:`JJ^T`, or of a law built by :mod:`freefim.laws`.
 
     Parameters
     ----------
-    network : Network
+    network : Network or freefim.laws.Law
+        A network (its conditional FIM, or with ``jacobian`` its :math:`JJ^T`), or a law built
+        from point masses, Bernoulli, Marchenko–Pastur and activation laws by free products,
+        scalings and shifts (at most one factor of each product shifted).
     dps : int, optional
         If given, every evaluation is refined in ``dps``-digit mpmath arithmetic
         (branch tracking is done in float64, then Newton runs at full precision
         on the same chain).  Results are then ``mpmath.mpf``/``mpc`` object arrays.
+    jacobian : bool
+        The law of :math:`JJ^T`, :math:`J = \partial f / \partial x` (see :meth:`Chain.from_mean_field`).
 
     Examples
     --------
@@ -663,20 +709,25 @@ class Spectrum:
     3.15
     """
 
-    def __init__(self, network, dps=None):
+    def __init__(self, network, dps=None, jacobian=False):
         from .network import Network
 
-        if not isinstance(network, Network):
-            raise ValueError(f"Spectrum needs a freefim.Network, got {network!r}")
+        if not isinstance(network, (Network, Law)):
+            raise ValueError(f"Spectrum needs a freefim.Network or a freefim.laws.Law, got {network!r}")
         if dps is not None and (isinstance(dps, bool) or not isinstance(dps, int) or dps < 16):
             raise ValueError(f"dps must be an integer >= 16, got {dps!r}")
-        self.network = network
         self.dps = dps
-        self.mean_field = mean_field(network)
-        self._full_chain = Chain.from_mean_field(self.mean_field)
+        if isinstance(network, Law):
+            self.network, self.law, self.mean_field = None, network, None
+            self._full_chain = Chain.from_law(network)
+        else:
+            self.network, self.law = network, None
+            self.mean_field = mean_field(network)
+            self._full_chain = Chain.from_mean_field(self.mean_field, jacobian)
+        self.jacobian = bool(jacobian) and self.network is not None
         m1, m2 = (float(v) for v in self._full_chain.moments())
         if not (math.isfinite(m2) and 1e-290 < m1 and m2 < 1e300):
-            raise ValueError(f"the spectrum of {network.describe()} leaves the float64 range "
+            raise ValueError(f"the spectrum of {self._name()} leaves the float64 range "
                              f"(m1 = {m1:.3g}, m2 = {m2:.3g})")
         #: ``(k, n)`` when the chain was shortened at the ordered phase's fixed point
         #: (:func:`fixed_point_length`), else ``None``
@@ -688,7 +739,8 @@ class Spectrum:
         """The law of a given :class:`Chain` (e.g. a sampled network's own order parameters);
         float64 only."""
         spec = cls.__new__(cls)
-        spec.network, spec.dps, spec.mean_field, spec._full_chain = network, None, None, chain
+        spec.network, spec.law, spec.dps, spec.mean_field, spec._full_chain = network, None, None, None, chain
+        spec.jacobian = False
         spec.shortened = fixed_point_length(chain)
         spec.chain = spec._cut(chain)
         return spec
@@ -700,7 +752,9 @@ class Spectrum:
     @cached_property
     def _full_chain_mp(self):
         with mpmath.workdps(self.dps):
-            return Chain.from_mean_field(mean_field(self.network, mpmath.mp))
+            if self.law is not None:
+                return Chain.from_law(self.law.with_numbers(mpmath.mpf))
+            return Chain.from_mean_field(mean_field(self.network, mpmath.mp), self.jacobian)
 
     @cached_property
     def _chain_mp(self):
@@ -949,7 +1003,9 @@ class Spectrum:
             t0 = float(self.chain.qh0) * np.concatenate([-geo, geo]) + 0j
             parts.append(self.chain.forward(t0)[0].real)
         grid = np.concatenate(parts)
-        grid = np.unique(grid[(grid > left) & (grid < right)])
+        # (not below 1e-15 of the width: a law of free products alone (last shift 0) has there a density
+        # diverging like a power of x, beyond what float64 can solve for, e.g. at x = 1e-45 for MP [x] MP)
+        grid = np.unique(grid[(grid > left + (width * 1e-15 if left == 0 else 0)) & (grid < right)])
         grid = grid[~np.isin(grid, [a.location for a in self._atoms])]
         grid = np.concatenate([grid, [right * (1 + 1e-6) + 1e-12 * abs(right)]])
         t, dens = self._t_density(grid)
@@ -996,7 +1052,9 @@ class Spectrum:
         return tuple(out), grid, dens
 
     def _name(self):
-        return self.network.describe() if self.network is not None else f"a chain of depth {self.chain.depth}"
+        if self.network is not None:
+            return ("the input-output Jacobian of " if self.jacobian else "") + self.network.describe()
+        return repr(self.law) if self.law is not None else f"a chain of depth {self.chain.depth}"
 
     def _t_density(self, x):
         """Physical roots ``t`` and continuous density at real ``x`` (float64)."""

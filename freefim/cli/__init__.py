@@ -7,8 +7,8 @@ never a traceback.
 
 This package holds the entry points (:func:`main`, :func:`build_parser`) and the option
 helpers shared by the commands (:func:`add_command`, :func:`add_network_arguments`,
-:func:`add_option`, :func:`network_from_args`, :func:`number`, :func:`integer`,
-:class:`UsageError`).  The commands live in one module per library layer, listed in
+:func:`add_option` and the repeated options ``--json``, ``--weights``, ``--seed``, ``--plot``;
+:func:`network_from_args`, :func:`number`, :func:`integer`, :class:`UsageError`).  The commands live in one module per library layer, listed in
 :data:`COMMAND_MODULES`: :mod:`freefim.cli.density` (:mod:`freefim.numeric`),
 :mod:`freefim.cli.montecarlo`, :mod:`freefim.cli.symbolic`, :mod:`freefim.cli.statistics`,
 :mod:`freefim.cli.training` and :mod:`freefim.cli.criticality` (the library module of the
@@ -31,13 +31,17 @@ import numpy as np
 from ..activations import ACTIVATIONS
 from ..network import MAX_DEPTH, WEIGHT_LAWS, Network
 
-__all__ = ["main", "build_parser", "add_command", "add_network_arguments", "add_option", "network_from_args",
+__all__ = ["main", "build_parser", "add_command", "add_network_arguments", "add_option", "add_json_argument",
+           "add_weights_argument", "add_seed_argument", "add_plot_argument", "progress_bar", "network_from_args",
            "to_json", "number", "integer", "check_limits", "UsageError", "COMMAND_MODULES"]
 
 #: modules that register sub-commands (``add_commands(subparsers)``), one per library layer
 COMMAND_MODULES = ["freefim.cli.density", "freefim.cli.montecarlo", "freefim.cli.symbolic", "freefim.cli.statistics",
                    "freefim.cli.training", "freefim.cli.criticality"]
 
+
+#: below this width the O(M^-1/2) corrections to the limit laws are large; the text outputs say so
+SMALL_WIDTH = 50
 
 #: bounds of the integer options of every command (a size beyond them cannot fit in memory or
 #: would run for days): ``dest -> (lowest, highest, option)``, checked before any computation
@@ -143,7 +147,28 @@ def add_option(parser, flag, type, default, help, **kwargs):
 
 
 def add_json_argument(parser):
+    """``--json``: print one JSON object."""
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def add_weights_argument(parser):
+    """``--weights``: the weight law."""
+    parser.add_argument("--weights", default="orthogonal", help=f"weight law ({' or '.join(WEIGHT_LAWS)}; default %(default)s)")
+
+
+def add_seed_argument(parser, help="random seed (default %(default)s)"):
+    """``--seed`` of a command that draws random networks."""
+    add_option(parser, "--seed", integer, 0, help)
+
+
+def add_plot_argument(parser, help, metavar="FILE.png"):
+    """``--plot FILE``: a figure (checked writable by :func:`check_plot_target` before any computation)."""
+    parser.add_argument("--plot", default=None, metavar=metavar, help=help)
+
+
+def progress_bar(args):
+    """The ``progress`` argument of a long library run: a bar on a terminal, never with ``--json``."""
+    return None if not args.json else False
 
 
 def add_network_arguments(parser, depth=3):
@@ -161,10 +186,6 @@ def add_network_arguments(parser, depth=3):
                         help="put the network on the order-chaos edge: sigma_w2, sigma_b2 and q0 (= qh*) from "
                         "--q-star, or q* solved from an explicit --sigma-b2")
     add_option(parser, "--q-star", number, None, "fixed point q* > 0 (needs --critical)")
-
-
-def add_weights_argument(parser):
-    parser.add_argument("--weights", default="orthogonal", help=f"weight law ({' or '.join(WEIGHT_LAWS)}; default %(default)s)")
 
 
 def network_from_args(args):

@@ -1,21 +1,12 @@
 """``freefim sample``, ``compare`` and ``depth-sweep``: finite networks of :mod:`freefim.montecarlo`."""
 from __future__ import annotations
 
-from . import add_command, add_option, integer, network_from_args
-
-#: below this width the O(M^-1/2) corrections to the limit law are large; the text output says so
-SMALL_WIDTH = 50
-
-
-def add_seed_argument(parser, help="random seed (default %(default)s)"):
-    add_option(parser, "--seed", integer, 0, help)
-
-
-def add_plot_argument(parser, help, metavar="FILE.png"):
-    parser.add_argument("--plot", default=None, metavar=metavar, help=help)
+from . import (SMALL_WIDTH, add_command, add_option, add_plot_argument, add_seed_argument, integer, network_from_args,
+               progress_bar)
 
 
 def _sampling_arguments(p, width=1000, trials=2, bias=True):
+    """The options of a command that samples finite networks."""
     add_option(p, "--width", integer, width, "width M (default %(default)s)")
     add_option(p, "--trials", integer, trials, "number of networks (default %(default)s)")
     add_seed_argument(p)
@@ -24,16 +15,11 @@ def _sampling_arguments(p, width=1000, trials=2, bias=True):
         p.add_argument("--bias", action="store_true", help="include the bias gradients")
 
 
-def _progress(args):
-    """A progress bar on a terminal, never with ``--json``."""
-    return None if not args.json else False
-
-
 def _run_sample(args):
     from ..montecarlo import sample
 
     net = network_from_args(args)
-    smp = sample(net, args.width, args.trials, args.seed, args.bias, progress=_progress(args), threads=args.threads)
+    smp = sample(net, args.width, args.trials, args.seed, args.bias, progress=progress_bar(args), threads=args.threads)
     summary = smp.summary()
     out = {"network": net.as_dict(), "width": smp.width, "trials": smp.trials, "seed": args.seed, "bias": smp.bias,
            "eigenvalues": smp.eigenvalues, "qh": smp.qh, "p": smp.p, "q": smp.q, "summary": summary}
@@ -46,7 +32,7 @@ def _run_compare(args):
     from ..montecarlo import compare
 
     net = network_from_args(args)
-    result = compare(net, args.width, args.trials, args.seed, bias=args.bias, progress=_progress(args),
+    result = compare(net, args.width, args.trials, args.seed, bias=args.bias, progress=progress_bar(args),
                      per_network=args.per_network, threads=args.threads)
     out = result.as_dict()
     if args.plot:
@@ -73,7 +59,7 @@ def _run_depth_sweep(args):
     from ..montecarlo import depth_sweep
 
     net = network_from_args(args)
-    result = depth_sweep(net, args.depths, args.width, args.trials, args.seed, progress=_progress(args),
+    result = depth_sweep(net, args.depths, args.width, args.trials, args.seed, progress=progress_bar(args),
                          threads=args.threads)
     if args.plot:
         from ..plotting import plot_depth_sweep

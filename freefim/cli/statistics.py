@@ -1,8 +1,8 @@
 """``freefim stats``: the mean-field FIM statistics of :mod:`freefim.statistics` and their Monte Carlo."""
 from __future__ import annotations
 
-from . import UsageError, add_command, add_option, integer, network_from_args, number
-from .montecarlo import SMALL_WIDTH, _progress, add_seed_argument
+from . import (SMALL_WIDTH, UsageError, add_command, add_option, add_seed_argument, integer, network_from_args, number,
+               progress_bar)
 
 
 def _stats_command(args):
@@ -20,7 +20,7 @@ def _stats_command(args):
              f"eta_c (mu={theory.mu:g}) = {theory.eta_c:.6g}   Fisher-Rao norm = {theory.fisher_rao:.6g}"]
     if args.trials:
         mc = sample_statistics(net, args.width, args.outputs, args.samples, args.trials, args.seed, args.alphas,
-                               progress=_progress(args))
+                               progress=progress_bar(args))
         summary = mc.summary()
         out["monte_carlo"] = {k: {"mean": v[0], "stderr": v[1], "rel_error": abs(v[0] - getattr(theory, k))
                                   / getattr(theory, k)} for k, v in summary.items()}

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import UsageError, add_command, add_option, integer, network_from_args, number
-from .montecarlo import _progress, add_plot_argument, add_seed_argument
+from . import (UsageError, add_command, add_option, add_plot_argument, add_seed_argument, integer, network_from_args,
+               number, progress_bar)
 
 
 def _lr_sweep_command(args):
@@ -14,7 +14,7 @@ def _lr_sweep_command(args):
     depths = args.depths or list(range(2, net.depth + 1))
     if min(depths) < 2:
         raise UsageError(f"--depths must be >= 2, got {min(depths)}")
-    sweep = lr_sweep(net, depths, args.width, args.steps_per_layer, args.lrs, args.seed, progress=_progress(args))
+    sweep = lr_sweep(net, depths, args.width, args.steps_per_layer, args.lrs, args.seed, progress=progress_bar(args))
     if args.plot:
         from ..plotting import plot_lr_sweep
 

@@ -31,8 +31,7 @@ from .network import WEIGHT_LAWS, Network
 from .network import _real as _check_real
 from .progress import Progress
 
-__all__ = ["Critical", "critical_point", "critical_network", "DepthStudy", "depth_study", "Q_STAR_RANGE",
-           "add_commands"]
+__all__ = ["Critical", "critical_point", "critical_network", "DepthStudy", "depth_study", "Q_STAR_RANGE"]
 
 #: the range of q* searched when sigma_b2 is given (and scanned to report the allowed q* range).
 #: Below 1e-6 the excess g(q) ~ q^3 (tanh, erf) is lost in rounding of q - E[phi^2]/E[phi'^2];
@@ -314,58 +313,17 @@ def depth_study(activation="tanh", weights="orthogonal", q_star=0.1, depths=(2, 
                       tuple(grids), tuple(dens))
 
 
-# ---------------------------------------------------------------------- CLI
-def critical_network(args):
-    """``--critical`` for :func:`freefim.cli.network_from_args`: the network on the order–chaos edge.
+def critical_network(activation, weights="orthogonal", depth=3, q_star=None, sigma_b2=None, q0=None):
+    """The :class:`~freefim.network.Network` of ``depth`` layers on the order–chaos edge.
 
-    ``--q-star`` fixes the point; otherwise an explicitly given ``--sigma-b2`` does (q* is solved
-    for).  ``sigma_w2``, ``sigma_b2`` and ``q0`` (the fixed point ``qh*``) are set; an explicitly
-    given ``--q0`` is kept.
+    Exactly one of ``q_star`` and ``sigma_b2`` fixes the point (see :func:`critical_point`, whose
+    ``ValueError`` names a bad value); ``sigma_w2``, ``sigma_b2`` and ``q0`` (the fixed point
+    ``qh_star``) are set, and a given ``q0`` replaces ``qh_star``.  ``freefim --critical`` builds
+    its network here.
+
+    >>> net = critical_network("tanh", depth=5, q_star=0.1)
+    >>> net.depth, round(net.sigma_w2, 6)
+    (5, 1.177569)
     """
-    from .cli import UsageError
-
-    given = getattr(args, "given", set())
-    if "sigma_w2" in given:
-        raise UsageError("--sigma-w2 cannot be combined with --critical (it sets sigma_w2)")
-    if args.q_star is not None and "sigma_b2" in given:
-        raise UsageError("give --q-star or --sigma-b2 with --critical, not both")
-    if args.q_star is None and "sigma_b2" not in given:
-        raise UsageError("--critical needs --q-star Q (or an explicit --sigma-b2 B to solve for q*)")
-    crit = critical_point(args.activation, args.weights, q_star=args.q_star,
-                          sigma_b2=None if args.q_star is not None else args.sigma_b2)
-    net = crit.network(args.depth)
-    return net.replace(q0=args.q0) if "q0" in given else net
-
-
-def _critical(args):
-    from .cli import UsageError
-
-    if (args.q_star is None) == (args.sigma_b2 is None):
-        raise UsageError("give exactly one of --q-star and --sigma-b2")
-    crit = critical_point(args.activation, args.weights, q_star=args.q_star, sigma_b2=args.sigma_b2)
-    out = crit.as_dict()
-    width = max(len(k) for k in out)
-    lines = [f"freefim critical: {crit.activation}/{crit.weights} on the order-chaos edge (chi = 1)"]
-    for key, value in out.items():
-        if key not in ("activation", "weights"):
-            lines.append(f"{key:<{width}}  {value:.12g}")
-    lines.append(f"(use --sigma-w2 {crit.sigma_w2:.12g} --sigma-b2 {crit.sigma_b2:.12g} --q0 {crit.qh_star:.12g},"
-                 f" or --critical --q-star {crit.q_star:.12g})")
-    return out, "\n".join(lines)
-
-
-def add_commands(subparsers):
-    import argparse
-
-    from .cli import number
-
-    p = subparsers.add_parser("critical", help="critical sigma_w2, sigma_b2, q* (order-chaos edge) and the "
-                              "moments of phi'^2", formatter_class=argparse.RawDescriptionHelpFormatter,
-                              epilog="example:\n  freefim critical --activation tanh --q-star 0.01")
-    p.add_argument("--activation", default="tanh", help="activation (default %(default)s)")
-    p.add_argument("--weights", default="orthogonal", help=f"weight law ({' or '.join(WEIGHT_LAWS)}; default %(default)s)")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--q-star", type=number, default=None, help="fixed point q* (sets sigma_w2 and sigma_b2)")
-    group.add_argument("--sigma-b2", type=number, default=None, help="bias variance (q* is solved for)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(run=_critical)
+    net = critical_point(activation, weights, q_star=q_star, sigma_b2=sigma_b2).network(depth)
+    return net if q0 is None else net.replace(q0=q0)

@@ -52,8 +52,7 @@ from .montecarlo import _rng, blas_threads, draw_input, draw_weight
 from .progress import Progress
 
 __all__ = ["OrderParameters", "FIMStatistics", "MonteCarloStatistics", "order_parameters", "fim_statistics",
-           "gauss_average", "gauss_cross_average", "cross_moment", "dual_fim", "dual_fim_from_weights", "sample_statistics",
-           "add_commands"]
+           "gauss_average", "gauss_cross_average", "cross_moment", "dual_fim", "dual_fim_from_weights", "sample_statistics"]
 
 #: Gauss-Hermite nodes used for activations without a closed form (smooth ones, e.g. tanh)
 QUADRATURE_NODES = 160
@@ -422,54 +421,3 @@ def sample_statistics(net, width, outputs=1, samples=1, trials=10, seed=None, al
             lam[i] = np.linalg.eigvalsh(F)[-1]
             bar.update()
     return MonteCarloStatistics(width, outputs, samples, m, s, lam)
-
-
-# ---------------------------------------------------------------------- CLI
-def _stats_command(args):
-    from .cli import UsageError, network_from_args
-
-    net = network_from_args(args)
-    if args.trials < 0:
-        raise UsageError(f"--mc-trials must be >= 0, got {args.trials}")
-    theory = fim_statistics(net, args.width, args.outputs, args.samples, args.momentum, args.alphas)
-    out = dict(network=net.as_dict(), **theory.as_dict())
-    lines = [f"freefim stats: {net.activation.name}/{net.weights}, sigma_w2={net.sigma_w2:g}, "
-             f"sigma_b2={net.sigma_b2:g}, depth={net.depth}, M={args.width}, C={args.outputs}, T={args.samples}",
-             f"kappa_1 = {theory.kappa1:.10g}   kappa_2 = {theory.kappa2:.10g}   alpha = {theory.order.alpha:g}",
-             f"mean m = {theory.m:.6g}   second moment s = {theory.s:.6g}   lambda_max = {theory.lambda_max:.6g}",
-             f"eta_c (mu={theory.mu:g}) = {theory.eta_c:.6g}   Fisher-Rao norm = {theory.fisher_rao:.6g}"]
-    if args.trials:
-        mc = sample_statistics(net, args.width, args.outputs, args.samples, args.trials, args.seed, args.alphas,
-                               progress=False if args.json else None)
-        summary = mc.summary()
-        out["monte_carlo"] = {k: {"mean": v[0], "stderr": v[1], "rel_error": abs(v[0] - getattr(theory, k))
-                                  / getattr(theory, k)} for k, v in summary.items()}
-        out["monte_carlo"]["trials"], out["monte_carlo"]["seed"] = args.trials, args.seed
-        lines.append(f"Monte Carlo ({args.trials} networks, seed {args.seed}):")
-        lines += [f"  {k:<11} {v[0]:12.6g} +- {v[1]:.2g}   theory {getattr(theory, k):12.6g}   rel. error "
-                  f"{abs(v[0] - getattr(theory, k)) / getattr(theory, k):.2%}" for k, v in summary.items()]
-        if args.width < 50:
-            lines.append(f"note: width {args.width} < 50: the mean-field statistics are the large-M limit; "
-                         "finite-width corrections dominate")
-    return out, "\n".join(lines)
-
-
-def add_commands(subparsers):
-    import argparse
-
-    from .cli import add_network_arguments, integer, number
-
-    p = subparsers.add_parser("stats", help="mean-field FIM statistics (Karakida et al. 2019), optional Monte Carlo",
-                              formatter_class=argparse.RawDescriptionHelpFormatter,
-                              epilog="example:\n  freefim stats --activation tanh --weights gaussian --sigma-w2 3 --sigma-b2 0.64 --samples 100 --json")
-    add_network_arguments(p)
-    p.add_argument("--width", type=integer, default=1000, help="width scale M (default %(default)s)")
-    p.add_argument("--outputs", type=integer, default=1, help="number of outputs C (default %(default)s)")
-    p.add_argument("--samples", type=integer, default=100, help="number of input samples T (default %(default)s)")
-    p.add_argument("--momentum", type=number, default=0.0, help="momentum mu for eta_c (default %(default)s)")
-    p.add_argument("--alphas", type=number, nargs="+", default=None,
-                   help="width ratios alpha_0..alpha_{L-1} (default all 1)")
-    p.add_argument("--mc-trials", dest="trials", type=integer, default=0,
-                   help="also sample this many networks through the CT x CT dual FIM (default %(default)s)")
-    p.add_argument("--seed", type=integer, default=0, help="Monte Carlo seed (default %(default)s)")
-    p.set_defaults(run=_stats_command)

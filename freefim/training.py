@@ -39,8 +39,7 @@ from .montecarlo import _rng, draw_input, draw_weight
 from .numeric import Spectrum
 from .progress import Progress
 
-__all__ = ["OnlineRun", "LRSweep", "train_online", "lr_sweep", "spectral_edge", "mean_square_lr", "DEFAULT_NETWORK",
-           "add_commands"]
+__all__ = ["OnlineRun", "LRSweep", "train_online", "lr_sweep", "spectral_edge", "mean_square_lr", "DEFAULT_NETWORK"]
 
 #: hard-tanh at dynamical isometry: orthogonal weights, sigma_w^2 = 1.01, sigma_b^2 = 1e-3 and inputs at the
 #: mean-field fixed point q0 = qh* = 0.1448 (q* = 0.1472), where chi = sigma_w^2 erf(1/sqrt(2 q*)) = 1.0008
@@ -299,55 +298,3 @@ def lr_sweep(net, depths, width=64, steps_per_layer=100, lrs=None, seed=0, init_
     desc.pop("depth")
     return LRSweep(desc, int(width), steps, seed, depths, lrs, initial, final, trained, crit, failed, edges, theory,
                   mean_sq)
-
-
-# ---------------------------------------------------------------------- CLI
-def _lr_sweep_command(args):
-    from .cli import UsageError, network_from_args
-
-    net = network_from_args(args)
-    depths = args.depths or list(range(2, net.depth + 1))
-    if min(depths) < 2:
-        raise UsageError(f"--depths must be >= 2, got {min(depths)}")
-    sweep = lr_sweep(net, depths, args.width, args.steps_per_layer, args.lrs, args.seed,
-                     progress=False if args.json else None)
-    if args.plot:
-        from .plotting import plot_lr_sweep
-
-        plot_lr_sweep(sweep).savefig(args.plot, dpi=120, bbox_inches="tight")
-    out = sweep.as_dict()
-    lines = [f"freefim lr-sweep: {net.activation.name}/{net.weights}, sigma_w2={net.sigma_w2:g}, "
-             f"sigma_b2={net.sigma_b2:g}, q0={net.q0:g}, M={args.width}, {args.steps_per_layer} steps per layer, "
-             f"{len(sweep.lrs)} learning rates, seed {args.seed}",
-             f"{'L':>3} {'lambda_edge':>12} {'2/lambda':>10} {'2m1/m2':>10} {'critical lr':>12} {'failed at':>10} "
-             f"{'lr*L':>8} {'ratio':>7}"]
-    for i, L in enumerate(sweep.depths):
-        lines.append(f"{L:3d} {sweep.lambda_edge[i]:12.5g} {sweep.theory_lr[i]:10.4g} {sweep.mean_square_lr[i]:10.4g} "
-                     f"{sweep.critical_lr[i]:12.4g} {sweep.failed_lr[i]:10.4g} {sweep.lr_times_depth[i]:8.4g} "
-                     f"{sweep.ratio[i]:7.3f}")
-    lines.append(f"critical lr x L: max/min = {sweep.spread:.3f}; ratio to 2/lambda: "
-                 f"{np.nanmin(sweep.ratio):.3f} .. {np.nanmax(sweep.ratio):.3f}")
-    if args.plot:
-        lines.append(f"plot written to {args.plot}")
-    return out, "\n".join(lines)
-
-
-def add_commands(subparsers):
-    import argparse
-
-    from .cli import add_network_arguments, integer, number
-
-    p = subparsers.add_parser("lr-sweep", help="critical learning rate of online SGD vs depth, with 2/lambda_edge",
-                              formatter_class=argparse.RawDescriptionHelpFormatter,
-                              epilog="example:\n  freefim lr-sweep --depths 2 4 --width 32 --steps-per-layer 20 --json")
-    add_network_arguments(p, depth=16)
-    p.set_defaults(activation=DEFAULT_NETWORK["activation"], sigma_w2=DEFAULT_NETWORK["sigma_w2"],
-                   sigma_b2=DEFAULT_NETWORK["sigma_b2"], q0=DEFAULT_NETWORK["q0"])
-    p.add_argument("--depths", type=integer, nargs="+", default=None,
-                   help="depths to train (default 2..--depth, i.e. 2..16)")
-    p.add_argument("--width", type=integer, default=64, help="width M of every layer (default %(default)s)")
-    p.add_argument("--steps-per-layer", type=integer, default=100, help="online steps per unit depth (default %(default)s)")
-    p.add_argument("--lrs", type=number, nargs="+", default=None, help="learning-rate grid (default: 40 geometric)")
-    p.add_argument("--seed", type=integer, default=0, help="seed (default %(default)s)")
-    p.add_argument("--plot", default=None, metavar="FILE", help="save the critical-lr-vs-depth figure here")
-    p.set_defaults(run=_lr_sweep_command)

@@ -9,7 +9,7 @@ from scipy import integrate
 from freefim import Network
 from freefim.activations import Erf
 from freefim.cli import build_parser, main, network_from_args
-from freefim.criticality import Critical, critical_point
+from freefim.criticality import Critical, critical_network, critical_point
 
 
 def gauss(f, q):
@@ -180,6 +180,20 @@ def test_network_from_args_critical():
     # an explicit --q0 is kept; without --critical nothing changes
     assert network_from_args(parse("--activation", "tanh", "--critical", "--q-star", "0.1", "--q0", "2")).q0 == 2
     assert network_from_args(parse("--activation", "tanh")) == Network("tanh", "orthogonal", 2.0, 0.1, 3, 1.0)
+
+
+def test_critical_network_plain_arguments():
+    """The library's critical network takes plain arguments (the CLI translates its options to them)."""
+    c = critical_point("tanh", q_star=0.1)
+    assert critical_network("tanh", "orthogonal", 5, q_star=0.1) == c.network(5)
+    assert critical_network("tanh", depth=5, q_star=0.1, q0=2).q0 == 2
+    assert critical_network("erf", "gaussian", sigma_b2=0.001) == network_from_args(
+        parse("--activation", "erf", "--weights", "gaussian", "--critical", "--sigma-b2", "0.001"))
+    for kwargs in (dict(), dict(q_star=0.1, sigma_b2=0.1)):
+        with pytest.raises(ValueError, match="exactly one of q_star and sigma_b2"):
+            critical_network("tanh", **kwargs)
+    with pytest.raises(ValueError, match="q_star must be > 0, got -0.5"):
+        critical_network("tanh", q_star=-0.5)
 
 
 # ---------------------------------------------------------------------- depth study

@@ -1,13 +1,21 @@
-"""The ``freefim`` command line.
+"""The ``freefim`` command line: a layer over the library, which never imports it.
 
 Every command takes the network options of :func:`add_network_arguments`, prints a
 short human-readable report by default and one JSON object with ``--json``.  A
 user mistake exits with status 2 and one line on stderr naming the bad value;
 never a traceback.
 
-Commands live next to the layer they expose: each module listed in
-:data:`COMMAND_MODULES` has ``add_commands(subparsers)`` registering its
-sub-parsers, each with ``set_defaults(run=function(args) -> (json_obj, text))``.
+This package holds the entry points (:func:`main`, :func:`build_parser`) and the option
+helpers shared by the commands (:func:`add_command`, :func:`add_network_arguments`,
+:func:`add_option` and the repeated options ``--json``, ``--weights``, ``--seed``, ``--plot``;
+:func:`network_from_args`, :func:`number`, :func:`integer`, :class:`UsageError`).  The commands live in one module per library layer, listed in
+:data:`COMMAND_MODULES`: :mod:`freefim.cli.density` (:mod:`freefim.numeric`),
+:mod:`freefim.cli.montecarlo`, :mod:`freefim.cli.symbolic`, :mod:`freefim.cli.statistics`,
+:mod:`freefim.cli.training` and :mod:`freefim.cli.criticality` (the library module of the
+same name).  Each has ``add_commands(subparsers)`` registering its sub-parsers, each with
+``set_defaults(run=function(args) -> (json_obj, text))``; a command function translates the
+options to plain arguments of the library, which it imports only when it runs, so that the
+command line starts quickly.
 """
 from __future__ import annotations
 
@@ -18,18 +26,22 @@ import math
 import sys
 import warnings
 
-import mpmath
 import numpy as np
 
-from .activations import ACTIVATIONS
-from .network import MAX_DEPTH, WEIGHT_LAWS, Network
+from ..activations import ACTIVATIONS
+from ..network import MAX_DEPTH, WEIGHT_LAWS, Network
 
-__all__ = ["main", "add_network_arguments", "network_from_args", "to_json", "number", "integer", "UsageError"]
+__all__ = ["main", "build_parser", "add_command", "add_network_arguments", "add_option", "add_json_argument",
+           "add_weights_argument", "add_seed_argument", "add_plot_argument", "progress_bar", "network_from_args",
+           "to_json", "number", "integer", "check_limits", "UsageError", "COMMAND_MODULES"]
 
-#: modules that register sub-commands (``add_commands(subparsers)``)
-COMMAND_MODULES = ["freefim.cli", "freefim.montecarlo", "freefim.symbolic", "freefim.statistics", "freefim.training",
-                   "freefim.criticality"]
+#: modules that register sub-commands (``add_commands(subparsers)``), one per library layer
+COMMAND_MODULES = ["freefim.cli.density", "freefim.cli.montecarlo", "freefim.cli.symbolic", "freefim.cli.statistics",
+                   "freefim.cli.training", "freefim.cli.criticality"]
 
+
+#: below this width the O(M^-1/2) corrections to the limit laws are large; the text outputs say so
+SMALL_WIDTH = 50
 
 #: bounds of the integer options of every command (a size beyond them cannot fit in memory or
 #: would run for days): ``dest -> (lowest, highest, option)``, checked before any computation
@@ -117,32 +129,81 @@ class _Given(argparse.Action):
         namespace.given = given
 
 
+def add_command(subparsers, name, help, example, run, network=True, depth=3):
+    """Register the sub-command ``name``: its parser (``help``, the ``example`` command line as its
+    epilog), the network options of :func:`add_network_arguments` unless ``network`` is false, and
+    ``run(args) -> (json_obj, text)``.  Returns the parser, for the command's own options."""
+    p = subparsers.add_parser(name, help=help, formatter_class=argparse.RawDescriptionHelpFormatter,
+                              epilog=f"example:\n  {example}")
+    if network:
+        add_network_arguments(p, depth=depth)
+    p.set_defaults(run=run)
+    return p
+
+
+def add_option(parser, flag, type, default, help, **kwargs):
+    """``parser.add_argument(flag, type=type, default=default, help=help, ...)``: one typed option."""
+    return parser.add_argument(flag, type=type, default=default, help=help, **kwargs)
+
+
+def add_json_argument(parser):
+    """``--json``: print one JSON object."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def add_weights_argument(parser):
+    """``--weights``: the weight law."""
+    parser.add_argument("--weights", default="orthogonal", help=f"weight law ({' or '.join(WEIGHT_LAWS)}; default %(default)s)")
+
+
+def add_seed_argument(parser, help="random seed (default %(default)s)"):
+    """``--seed`` of a command that draws random networks."""
+    add_option(parser, "--seed", integer, 0, help)
+
+
+def add_plot_argument(parser, help, metavar="FILE.png"):
+    """``--plot FILE``: a figure (checked writable by :func:`check_plot_target` before any computation)."""
+    parser.add_argument("--plot", default=None, metavar=metavar, help=help)
+
+
+def progress_bar(args):
+    """The ``progress`` argument of a long library run: a bar on a terminal, never with ``--json``."""
+    return None if not args.json else False
+
+
 def add_network_arguments(parser, depth=3):
     """The options that describe a network (shared by every command)."""
     parser.add_argument("--activation", default="relu",
                         help=f"activation ({', '.join(ACTIVATIONS)}; default %(default)s)")
-    parser.add_argument("--weights", default="orthogonal", help=f"weight law ({' or '.join(WEIGHT_LAWS)}; default %(default)s)")
-    parser.add_argument("--sigma-w2", type=number, default=2.0, action=_Given,
-                        help="weight variance sigma_w^2 (default %(default)s)")
-    parser.add_argument("--sigma-b2", type=number, default=0.1, action=_Given,
-                        help="bias variance sigma_b^2 (default %(default)s)")
-    parser.add_argument("--depth", type=integer, default=depth, help="number of weight matrices L (default %(default)s)")
-    parser.add_argument("--q0", type=number, default=1.0, action=_Given, help="input norm |x|^2/M (default %(default)s)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_weights_argument(parser)
+    add_option(parser, "--sigma-w2", number, 2.0, "weight variance sigma_w^2 (default %(default)s)", action=_Given)
+    add_option(parser, "--sigma-b2", number, 0.1, "bias variance sigma_b^2 (default %(default)s)", action=_Given)
+    add_option(parser, "--depth", integer, depth, "number of weight matrices L (default %(default)s)")
+    add_option(parser, "--q0", number, 1.0, "input norm |x|^2/M (default %(default)s)", action=_Given)
+    add_json_argument(parser)
     # issue 6: the order-chaos edge (freefim.criticality.critical_network)
     parser.add_argument("--critical", action="store_true",
                         help="put the network on the order-chaos edge: sigma_w2, sigma_b2 and q0 (= qh*) from "
                         "--q-star, or q* solved from an explicit --sigma-b2")
-    parser.add_argument("--q-star", type=number, default=None, help="fixed point q* > 0 (needs --critical)")
+    add_option(parser, "--q-star", number, None, "fixed point q* > 0 (needs --critical)")
 
 
 def network_from_args(args):
     """Build (and so validate) the :class:`Network` the options describe (``--critical``: see
-    :func:`freefim.criticality.critical_network`)."""
+    :func:`freefim.criticality.critical_network`; an explicitly given ``--q0`` is kept)."""
     if getattr(args, "critical", False):
-        from .criticality import critical_network
+        from ..criticality import critical_network
 
-        return critical_network(args)
+        given = getattr(args, "given", set())
+        if "sigma_w2" in given:
+            raise UsageError("--sigma-w2 cannot be combined with --critical (it sets sigma_w2)")
+        if args.q_star is not None and "sigma_b2" in given:
+            raise UsageError("give --q-star or --sigma-b2 with --critical, not both")
+        if args.q_star is None and "sigma_b2" not in given:
+            raise UsageError("--critical needs --q-star Q (or an explicit --sigma-b2 B to solve for q*)")
+        return critical_network(args.activation, args.weights, args.depth, q_star=args.q_star,
+                                sigma_b2=None if args.q_star is not None else args.sigma_b2,
+                                q0=args.q0 if "q0" in given else None)
     if getattr(args, "q_star", None) is not None:
         raise UsageError(f"--q-star {args.q_star:g} needs --critical")
     return Network(args.activation, args.weights, args.sigma_w2, args.sigma_b2, args.depth, args.q0)
@@ -164,82 +225,6 @@ def to_json(obj):
         return obj
     value = float(obj)
     return value if math.isfinite(value) else None  # JSON has no inf/nan: null (the key says what it means)
-
-
-# ---------------------------------------------------------------------- density
-def _density(args):
-    from .numeric import Spectrum
-    from .progress import Progress
-
-    net = network_from_args(args)
-    x = None if args.x is None else np.asarray(args.x, dtype=float)
-    points = x.size if x is not None else args.points
-    # each block is one vectorised solve (its cost per layer does not depend on the points): blocks only
-    # for large point counts, so the progress bar does not slow the solve
-    blocks = min(10, max(1, points // 5000))
-    # long solves (deep networks, many digits) show their stages on a terminal, never with --json
-    with Progress(3 + blocks, f"density L={net.depth}", enabled=False if args.json else None) as bar:
-        spec = Spectrum(net, dps=args.dps)
-        bar.update()
-        support = spec.support()
-        bar.update()
-        if x is None:
-            if support:
-                lo, hi = float(support[0][0]), float(support[-1][1])
-                pad = 0.05 * (hi - lo)
-                x = np.linspace(max(lo - pad, 0.0), hi + pad, args.points)
-            else:
-                x = np.linspace(0.0, 2 * float(spec.moments.m1), args.points)
-        parts = []
-        for chunk in np.array_split(x, blocks):
-            parts.append(np.asarray(spec.density(chunk), dtype=object if args.dps else float))
-            bar.update()
-        dens = np.concatenate(parts)
-        peak = spec.peak() if support else None
-        bar.update()
-    moments = spec.moments
-    # with --dps the moments and the density keep their digits: JSON decimal strings, wider table
-    exact = (lambda v: mpmath.nstr(v, args.dps)) if args.dps else float
-    shown = (lambda v: mpmath.nstr(v, args.dps)) if args.dps else (lambda v: f"{float(v):.10g}")
-    out = {
-        "network": net.as_dict(),
-        "x": x,
-        "density": [exact(v) for v in dens],
-        "atoms": [{"location": exact(a.location), "mass": exact(a.mass)} for a in spec.atoms],
-        "moments": {"m1": exact(moments.m1), "m2": exact(moments.m2)},
-        "support": [[exact(e) for e in iv] for iv in support],
-    }
-    if args.dps:
-        out["dps"] = args.dps
-    lines = [f"freefim density: {net.activation.name}/{net.weights}, sigma_w2={net.sigma_w2:g}, "
-             f"sigma_b2={net.sigma_b2:g}, depth={net.depth}, q0={net.q0:g}",
-             f"moments: m1 = {shown(moments.m1)}, m2 = {shown(moments.m2)}",
-             "support: " + (", ".join(f"[{shown(a)}, {shown(b)}]" for a, b in support) or "(none: atoms only)"),
-             "atoms:   " + (", ".join(f"{shown(a.mass)} at {shown(a.location)}" for a in spec.atoms) or "(none)")]
-    if peak is not None:
-        # a density diverging at an edge: height null and "diverges": true
-        diverges = math.isinf(peak.height)
-        out["peak"] = {"location": exact(peak.location), "height": None if diverges else exact(peak.height),
-                       "diverges": diverges}
-        lines.append(f"peak:    density {'inf' if diverges else shown(peak.height)} at x = {shown(peak.location)}")
-    step = max(1, len(x) // 20)
-    lines.append(f"{'x':>16}  {'density':>14}")
-    lines += [f"{xi:16.8g}  {shown(di):>14}" for xi, di in zip(x[::step], dens[::step])]
-    return out, "\n".join(lines)
-
-
-def add_commands(subparsers):
-    p = subparsers.add_parser("density", help="density, atoms, moments and support of the limiting FIM spectrum",
-                              formatter_class=argparse.RawDescriptionHelpFormatter,
-                              epilog="example:\n  freefim density --activation hardtanh --weights gaussian --sigma-w2 1.1 --sigma-b2 0.05 --depth 4 --points 50")
-    add_network_arguments(p)
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--points", type=integer, default=200, help="number of evenly spaced points (default %(default)s)")
-    group.add_argument("--x", type=number, nargs="+", help="evaluate at these points")
-    p.add_argument("--dps", type=integer, default=None,
-                   help="refine in mpmath with this many digits (16 to 1000); the density and moments are then "
-                   "printed with all of them (JSON: decimal strings)")
-    p.set_defaults(run=_density)
 
 
 # ---------------------------------------------------------------------- entry point

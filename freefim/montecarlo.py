@@ -17,6 +17,7 @@ Jacobian :math:`J = \partial f/\partial x = W_L D_{L-1} W_{L-1} \cdots D_1 W_1` 
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 from dataclasses import dataclass
@@ -314,13 +315,24 @@ def _continuous_cdf(spec, x, grid=None):
         if miss.any():
             row[miss] = np.interp(mid[miss], mid[~miss], row[~miss])
     mass = dens * weight
+    knots = np.linspace(0, np.pi, grid + 1)
+    power = None
+    if support[0][0] == 0 and dens[0, 1] > 0 and dens[0, 0] > dens[0, 1]:
+        # a law of free products alone (the Jacobian's) has a density diverging like x^(a - 1) at 0, whose
+        # first cell holds a mass the midpoint rule and the interpolation in theta miss (tanh/gaussian
+        # depth 3: 4% of the mass, KS 0.063 instead of 0.007): there the cdf is A x^a, a from the first two nodes
+        xg = support[0][1] * np.sin(mid[:2] / 2) ** 2
+        a = min(1.0, max(1e-3, 1 + math.log(dens[0, 1] / dens[0, 0]) / math.log(xg[1] / xg[0])))
+        power = (dens[0, 0] / (a * xg[0] ** (a - 1)), a, support[0][1] * math.sin(knots[1] / 2) ** 2)
+        mass[0, 0] = power[0] * power[2] ** a
     cum = np.concatenate([np.zeros((len(support), 1)), np.cumsum(mass, axis=1)], axis=1)
     before = np.concatenate([[0.0], np.cumsum(cum[:, -1])])  # mass left of each interval
     out = np.zeros(x.shape)
-    knots = np.linspace(0, np.pi, grid + 1)
     for i, (lo, hi) in enumerate(support):
         theta = np.arccos(np.clip(((lo + hi) / 2 - x) / ((hi - lo) / 2), -1, 1))
         inside = np.interp(theta, knots, cum[i])
+        if i == 0 and power is not None:
+            inside = np.where(x < power[2], power[0] * np.maximum(x, 0) ** power[1], inside)
         out = np.where(x >= hi, before[i + 1], np.where(x > lo, before[i] + inside, out))
     return out / before[-1]
 

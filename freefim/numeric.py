@@ -866,7 +866,7 @@ class Spectrum:
             with mpmath.workdps(self.dps):
                 dens[at] = [self._continuous_mp(gi, zi) for gi, zi in zip(g, z)]
         if on_atom.any():
-            delta = 1e-9 * np.maximum(np.abs(xs[on_atom]), 1e-300)
+            delta = self._atom_offset(xs[on_atom])
             dens[on_atom] = (self.density(xs[on_atom] - delta) + self.density(xs[on_atom] + delta)) / 2
         return _like_input(dens.reshape(shape), points)
 
@@ -1056,6 +1056,7 @@ class Spectrum:
             return ("the input-output Jacobian of " if self.jacobian else "") + self.network.describe()
         return repr(self.law) if self.law is not None else f"a chain of depth {self.chain.depth}"
 
+    @np.errstate(all="ignore")  # a grid point on an atom (the Jacobian's at 0) gives a non-finite density, masked
     def _t_density(self, x):
         """Physical roots ``t`` and continuous density at real ``x`` (float64)."""
         t, z = solve(self.chain, x)
@@ -1171,9 +1172,14 @@ class Spectrum:
         if at.any():
             dens[at] = self._t_density(xs[at])[1]
         if on_atom.any():
-            delta = 1e-9 * np.maximum(np.abs(xs[on_atom]), 1e-300)
+            delta = self._atom_offset(xs[on_atom])
             dens[on_atom] = (self._density_float(xs[on_atom] - delta) + self._density_float(xs[on_atom] + delta)) / 2
         return dens
+
+    def _atom_offset(self, x):
+        """Where the one-sided values next to atoms at ``x`` are taken: 1e-9 of ``|x|``, or of the law's
+        scale for an atom at 0 (a law of products alone, e.g. the Jacobian's: 1e-9 of 1e-300 is out of reach)."""
+        return 1e-9 * np.where(x == 0, float(_scales(self.chain, x[:1])[1]), np.abs(x))
 
     def support(self):
         """Intervals ``[(lo, hi), ...]`` of the continuous part (edges to ~1e-10 relative; with

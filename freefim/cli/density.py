@@ -1,4 +1,5 @@
-"""``freefim density``: the limiting spectrum of :mod:`freefim.numeric` (:class:`~freefim.numeric.Spectrum`)."""
+"""``freefim density`` and ``freefim jacobian``: the limiting spectrum of the conditional FIM, and of the
+input-output Jacobian's ``J J^T``, by :mod:`freefim.numeric` (:class:`~freefim.numeric.Spectrum`)."""
 from __future__ import annotations
 
 import math
@@ -9,7 +10,7 @@ import numpy as np
 from . import add_command, add_option, integer, network_from_args, number
 
 
-def _density(args):
+def _density(args, jacobian=False):
     from ..numeric import Spectrum
     from ..progress import Progress
 
@@ -20,8 +21,9 @@ def _density(args):
     # for large point counts, so the progress bar does not slow the solve
     blocks = min(10, max(1, points // 5000))
     # long solves (deep networks, many digits) show their stages on a terminal, never with --json
-    with Progress(3 + blocks, f"density L={net.depth}", enabled=False if args.json else None) as bar:
-        spec = Spectrum(net, dps=args.dps)
+    command = "jacobian" if jacobian else "density"
+    with Progress(3 + blocks, f"{command} L={net.depth}", enabled=False if args.json else None) as bar:
+        spec = Spectrum(net, dps=args.dps, jacobian=jacobian)
         bar.update()
         support = spec.support()
         bar.update()
@@ -53,7 +55,7 @@ def _density(args):
     }
     if args.dps:
         out["dps"] = args.dps
-    lines = [f"freefim density: {net.activation.name}/{net.weights}, sigma_w2={net.sigma_w2:g}, "
+    lines = [f"freefim {command}: {net.activation.name}/{net.weights}, sigma_w2={net.sigma_w2:g}, "
              f"sigma_b2={net.sigma_b2:g}, depth={net.depth}, q0={net.q0:g}",
              f"moments: m1 = {shown(moments.m1)}, m2 = {shown(moments.m2)}",
              "support: " + (", ".join(f"[{shown(a)}, {shown(b)}]" for a, b in support) or "(none: atoms only)"),
@@ -70,13 +72,22 @@ def _density(args):
     return out, "\n".join(lines)
 
 
+def _jacobian(args):
+    return _density(args, jacobian=True)
+
+
 def add_commands(subparsers):
-    """Register ``freefim density``."""
-    p = add_command(subparsers, "density", "density, atoms, moments and support of the limiting FIM spectrum",
-                    "freefim density --activation hardtanh --weights gaussian --sigma-w2 1.1 --sigma-b2 0.05 --depth 4 "
-                    "--points 50", _density)
-    group = p.add_mutually_exclusive_group()
-    add_option(group, "--points", integer, 200, "number of evenly spaced points (default %(default)s)")
-    group.add_argument("--x", type=number, nargs="+", help="evaluate at these points")
-    add_option(p, "--dps", integer, None, "refine in mpmath with this many digits (16 to 1000); the density and "
-               "moments are then printed with all of them (JSON: decimal strings)")
+    """Register ``freefim density`` and ``freefim jacobian`` (the same options and JSON keys)."""
+    for name, help, example, run in [
+            ("density", "density, atoms, moments and support of the limiting FIM spectrum",
+             "freefim density --activation hardtanh --weights gaussian --sigma-w2 1.1 --sigma-b2 0.05 --depth 4 "
+             "--points 50", _density),
+            ("jacobian", "the same for the input-output Jacobian's J J^T (squared singular values of df/dx)",
+             "freefim jacobian --activation hardtanh --weights orthogonal --sigma-w2 1.1 --sigma-b2 0.05 --depth 4 "
+             "--points 50", _jacobian)]:
+        p = add_command(subparsers, name, help, example, run)
+        group = p.add_mutually_exclusive_group()
+        add_option(group, "--points", integer, 200, "number of evenly spaced points (default %(default)s)")
+        group.add_argument("--x", type=number, nargs="+", help="evaluate at these points")
+        add_option(p, "--dps", integer, None, "refine in mpmath with this many digits (16 to 1000); the density and "
+                   "moments are then printed with all of them (JSON: decimal strings)")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_statistics_vs_width", "plot_lr_sweep", "plot_comparison", "plot_depth_sweep"]
+__all__ = ["plot_statistics_vs_width", "plot_lr_sweep", "plot_comparison", "plot_depth_sweep", "plot_jacobian_vs_fim"]
 
 
 def plot_statistics_vs_width(results, title=None):
@@ -106,7 +106,7 @@ def plot_comparison(comparison):
         ax.axvline(atom.location, color="k", ls=":", lw=1)
         ax.annotate(f"atom {atom.mass:.3f}", (atom.location, 0.95), xycoords=("data", "axes fraction"),
                     rotation=90, va="top", ha="right", fontsize=8)
-    ax.set_xlabel("eigenvalue of $JJ^T/M$")
+    ax.set_xlabel("eigenvalue of $JJ^T$ ($J = \\partial f/\\partial x$)" if smp.jacobian else "eigenvalue of $JJ^T/M$")
     ax.set_ylabel("density")
     ax.set_title(f"{net.activation.name}/{net.weights}, $\\sigma_w^2$={net.sigma_w2:g}, "
                  f"$\\sigma_b^2$={net.sigma_b2:g}, L={net.depth}: KS={comparison.ks:.3f}")
@@ -139,3 +139,73 @@ def plot_depth_sweep(sweep):
     fig.suptitle(f"{net['activation']}/{net['weights']}, $\\sigma_w^2$={net['sigma_w2']:g}, $\\sigma_b^2$={net['sigma_b2']:g}")
     fig.tight_layout()
     return fig
+
+
+def plot_jacobian_vs_fim(networks, width=None, trials=1, seed=0, points=400, bins=60):
+    r"""The input-output Jacobian's :math:`JJ^T` next to the conditional FIM, versus depth.
+
+    ``networks``: networks of one family at growing depths (e.g. ``critical_point(...).network(L)``).
+    Left: the Jacobian's law at each depth (:func:`freefim.jacobian_spectrum`); middle: the FIM's
+    (:func:`freefim.spectrum`); right: versus depth, the Jacobian's mean and standard deviation
+    (exact moments) and the FIM's peak (:meth:`Spectrum.peak <freefim.numeric.Spectrum.peak>`) and
+    largest edge.  With ``width``, histograms of ``trials`` sampled networks per depth
+    (seeded; :func:`freefim.montecarlo.sample`) under the curves.  Near dynamical isometry the
+    Jacobian's law stays put while the FIM's peak moves linearly with depth (Hayase & Karakida 2021).
+    Returns ``(figure, rows)``, ``rows`` the numbers drawn on the right.
+    """
+    import freefim
+    import matplotlib.pyplot as plt
+
+    from .montecarlo import sample
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, net in enumerate(networks):
+        color = f"C{i % 10}"
+        row = {"depth": net.depth}
+        for ax, jacobian in ((axes[0], True), (axes[1], False)):
+            spec = freefim.jacobian_spectrum(net) if jacobian else freefim.spectrum(net)
+            support = spec.support()
+            if support:
+                x, _, dens = spec.midpoint_grid(points)
+                ax.plot(x.ravel(), dens.ravel() / (1 - spec.atom_mass), color=color, lw=1.3, label=f"L = {net.depth}")
+            for atom in spec.atoms:
+                ax.axvline(atom.location, color=color, ls=":", lw=1)
+            if width:
+                smp = sample(net, width, trials, rng, progress=False, jacobian=jacobian)
+                ev = np.concatenate([smp.eigenvalues[k][~smp.split_atoms(k)] for k in range(smp.trials)])
+                if ev.size:
+                    ax.hist(ev, bins=bins, density=True, color=color, alpha=0.25)
+            m1, m2 = float(spec.moments.m1), float(spec.moments.m2)
+            if jacobian:
+                row.update(jacobian_mean=m1, jacobian_sd=max(m2 - m1 * m1, 0.0) ** 0.5)
+            else:
+                peak = spec.peak() if support else None
+                row.update(fim_peak=float(peak.location) if peak else m1,
+                           fim_edge=max([float(a.location) for a in spec.atoms] + [float(b) for _, b in support]))
+        rows.append(row)
+    depths = [r["depth"] for r in rows]
+    axes[2].errorbar(depths, [r["jacobian_mean"] for r in rows], yerr=[r["jacobian_sd"] for r in rows], fmt="o-",
+                     color="C0", capsize=3, label="Jacobian $JJ^T$: mean $\\pm$ sd (left axis)")
+    twin = axes[2].twinx()  # the two matrices live on different scales (the FIM's ~ L qh*)
+    twin.plot(depths, [r["fim_peak"] for r in rows], "s-", color="C3", label="FIM: peak of the density (right axis)")
+    twin.plot(depths, [r["fim_edge"] for r in rows], "^--", color="C1", label="FIM: largest edge (right axis)")
+    twin.set_ylim(bottom=0)
+    twin.legend(fontsize=8, loc="lower right")
+    axes[0].set_title("input-output Jacobian $JJ^T$")
+    axes[1].set_title("conditional FIM ($JJ^T/M$ over the weights)")
+    for ax in axes[:2]:
+        ax.set_xlabel("eigenvalue")
+        ax.set_ylabel("density (continuous part, normalised)")
+        ax.legend(fontsize=8)
+        top = max([line.get_ydata().max() for line in ax.get_lines() if len(line.get_ydata()) > 2] + [1.0])
+        ax.set_ylim(0, min(top, 8.0) * 1.1)
+    axes[2].set_xlabel("depth L")
+    axes[2].set_ylim(bottom=0)
+    axes[2].legend(fontsize=8, loc="upper left")
+    net = networks[0]
+    fig.suptitle(f"{net.activation.name}/{net.weights}, $\\sigma_w^2$={net.sigma_w2:.4g}, $\\sigma_b^2$={net.sigma_b2:.4g}"
+                 + (f"; histograms: M = {width}" if width else ""))
+    fig.tight_layout()
+    return fig, rows

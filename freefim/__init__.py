@@ -54,8 +54,8 @@ def jacobian_spectrum(network, dps=None):
 
     >>> import freefim
     >>> jac = jacobian_spectrum(freefim.Network("relu", "orthogonal", 2.0, 0.1, depth=3))
-    >>> round(float(jac.moments.m1), 12)  # sigma_w2 (sigma_w2 / 2) ** 2: one at criticality
-    1.0
+    >>> round(float(jac.moments.m1), 12)  # sigma_w2 times a gain sigma_w2 / 2 = 1 per hidden layer
+    2.0
     """
     from .numeric import Spectrum
 

@@ -14,6 +14,17 @@ returning ``(S(w), S'(w))`` with rational operations only (so it runs on
 complex numpy arrays and on object arrays of ``mpmath.mpc`` alike), the first
 two moments, its atoms and an upper bound of its support.
 
+One family for three number contexts.  The parameters may be floats, ``mpmath.mpf`` or sympy
+numbers and symbols (``law.with_numbers(convert)`` maps them): the same ``s_transform`` then
+returns float64 arrays, mpmath numbers or sympy expressions, and so does the closed-form
+``r_transform`` of :class:`PointMass`, :class:`Bernoulli`, :class:`MarchenkoPastur` and
+:class:`Shifted` (one code path; ``_sqrt`` picks the square root of the context).  What is
+generic is written once on :class:`Law`, exactly, in sympy (imported only there): the moment
+series (``moments(n)``, from :math:`\psi = \chi^{-1}`), ``free_cumulants(n)``, the
+R-transform of any law with an S-transform (a resultant), ``subs``, ``numeric``.  The symbolic
+layer (:mod:`freefim.symbolic`) uses these laws with sympy parameters; the atom rule of
+:math:`\boxtimes` is the one :func:`free_product_atoms` for every context.
+
 Smooth activations (:class:`SmoothLaw`).  The transform of
 :math:`\rho = \mathrm{law}(c\,\phi'(\sqrt q Z)^2)` is computed exactly (to ~1e-10..1e-15) by a
 composite Gauss–Legendre rule with pole subtraction (``_psi``), but inverting it by Newton at
@@ -219,7 +230,10 @@ class Law:
         return [sp.simplify(series[j]) for j in range(1, n + 1)]  # 1/(h^{-1}/w) = 1 + w R(w)
 
     def exact(self):
-        """The same law with sympy parameters (floats as the sympy Float they are)."""
+        """The same law with sympy parameters (floats as the sympy Float they are); ``ValueError`` for
+        a law built from a smooth activation's (no symbolic form)."""
+        if self.numerical:
+            raise ValueError(f"{self!r} has no symbolic form (its S-transform is computed by quadrature)")
         import sympy as sp
 
         return self.with_numbers(sp.sympify)

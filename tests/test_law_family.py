@@ -170,3 +170,12 @@ def test_symbolic_parameters():
     assert law.atoms == ((a, 1 - p),)  # mass 1 - p at 0 of the product, moved to a
     with pytest.raises(ValueError, match="undecidable"):
         MarchenkoPastur(sp.Symbol("r", positive=True))
+
+
+def test_smooth_laws_have_no_symbolic_form():
+    from freefim.laws import activation_law
+
+    law = activation_law("tanh", 0.5, 2.0)
+    for exact in (law, FreeProduct(law, MarchenkoPastur()), Shifted(law, 1.0)):
+        with pytest.raises(ValueError, match="no symbolic form"):
+            exact.moments(2)

@@ -14,6 +14,17 @@ returning ``(S(w), S'(w))`` with rational operations only (so it runs on
 complex numpy arrays and on object arrays of ``mpmath.mpc`` alike), the first
 two moments, its atoms and an upper bound of its support.
 
+One family for three number contexts.  The parameters may be floats, ``mpmath.mpf`` or sympy
+numbers and symbols (``law.with_numbers(convert)`` maps them): the same ``s_transform`` then
+returns float64 arrays, mpmath numbers or sympy expressions, and so does the closed-form
+``r_transform`` of :class:`PointMass`, :class:`Bernoulli`, :class:`MarchenkoPastur` and
+:class:`Shifted` (one code path; ``_sqrt`` picks the square root of the context).  What is
+generic is written once on :class:`Law`, exactly, in sympy (imported only there): the moment
+series (``moments(n)``, from :math:`\psi = \chi^{-1}`), ``free_cumulants(n)``, the
+R-transform of any law with an S-transform (a resultant), ``subs``, ``numeric``.  The symbolic
+layer (:mod:`freefim.symbolic`) uses these laws with sympy parameters; the atom rule of
+:math:`\boxtimes` is the one :func:`free_product_atoms` for every context.
+
 Smooth activations (:class:`SmoothLaw`).  The transform of
 :math:`\rho = \mathrm{law}(c\,\phi'(\sqrt q Z)^2)` is computed exactly (to ~1e-10..1e-15) by a
 composite Gauss–Legendre rule with pole subtraction (``_psi``), but inverting it by Newton at
@@ -75,6 +86,86 @@ def _positive(name, value, zero_ok=False):
     return value
 
 
+def _symbolic(value):
+    """True for a sympy object (``free_symbols``: sympy is never imported for floats and mpmath)."""
+    return hasattr(value, "free_symbols")
+
+
+def _decide(relation):
+    """``bool(relation)``, or ``None`` where sympy cannot decide it (a comparison with a symbol)."""
+    try:
+        return bool(relation)
+    except TypeError:
+        return None
+
+
+def _positive_mass(mass, values=None):
+    """Whether an atom of mass ``mass`` exists: ``mass > 0`` for numbers; for sympy masses whose
+    sign is undecidable (placeholder symbols), ``values`` (symbol -> number) decide it, else the
+    atom is kept."""
+    sign = _decide(mass > 0)
+    if sign is None and values:
+        value = mass.subs(values)
+        if not value.free_symbols:
+            import sympy as sp
+
+            return bool(sp.N(value, 30) > 0)
+    return sign is not False
+
+
+def _sqrt(x):
+    """Square root in ``x``'s own number context: float64 arrays (complex), mpmath, sympy."""
+    if _symbolic(x):
+        import sympy as sp
+
+        return sp.sqrt(x)
+    if isinstance(x, (mpmath.mpf, mpmath.mpc)):
+        return mpmath.sqrt(x)
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        return np.array([mpmath.sqrt(v) for v in x.ravel()], dtype=object).reshape(x.shape)
+    return np.sqrt(np.asarray(x, dtype=complex))
+
+
+def _inverse(c, w):
+    """``1 / c`` in the number context of ``w`` for a Python ``int`` ``c`` (exact for sympy ``w``, at the
+    working precision for mpmath; the same float for float64), ``1 / c`` otherwise."""
+    return (1 + 0 * w) / c if isinstance(c, int) else 1 / c
+
+
+def _series(expr, var, n):
+    """Taylor coefficients ``[c_0, ..., c_n]`` of ``expr`` at ``var = 0`` (sympy)."""
+    import sympy as sp
+
+    ser = sp.series(expr, var, 0, n + 1).removeO()
+    return [sp.simplify(ser.coeff(var, k)) for k in range(n + 1)]
+
+
+def _reverse(coeffs):
+    r"""Compositional inverse of :math:`f(y) = \sum_{k\ge1} a_k y^k` (``coeffs[0] = 0``), same order."""
+    import sympy as sp
+
+    n = len(coeffs) - 1
+    y = sp.Dummy("y")
+    b = [sp.Integer(0), 1 / coeffs[1]]
+    for k in range(2, n + 1):
+        c = sp.Dummy("c")
+        g = sum(b[j] * y ** j for j in range(1, k)) + c * y ** k
+        f_g = sp.expand(sum(coeffs[j] * g ** j for j in range(1, k + 1)))
+        b.append(sp.simplify(sp.solve(f_g.coeff(y, k), c)[0]))
+    return b
+
+
+def moments_from_cumulants(k):
+    r"""Moments ``[m_1..m_n]`` from free cumulants ``[k_1..k_n]``: :math:`h^{-1}(w) = w/(1 + wR(w))`
+    reversed, :math:`h(y) = y(1 + \psi(y))` (sympy, exact)."""
+    import sympy as sp
+
+    n = len(k)
+    y = sp.Dummy("y")
+    hinv = _series(y / (1 + sum(k[j] * y ** (j + 1) for j in range(n))), y, n + 1)
+    return [sp.simplify(c) for c in _reverse(hinv)[2:]]
+
+
 class Law:
     """A probability law on ``[0, inf)`` described through its S-transform."""
 
@@ -99,6 +190,65 @@ class Law:
         """The same law with every number parameter mapped by ``convert`` (e.g. ``mpmath.mpf`` for a
         ``dps``-digit law, ``sympy.nsimplify`` for an exact one)."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ exact transforms (sympy)
+    # Conventions: G(z) = int dnu/(z - t), R(w) = G^{-1}(w) - 1/w, related to S by
+    # S(w) = 1/R(w S(w)) (Nica & Speicher, Lecture 18).  sympy is imported here only.
+    def r_transform(self, w):
+        r"""R-transform, the branch with :math:`R(0) = m_1`, from :math:`R(wS(w)) = 1/S(w)`: :math:`u = wS(w)`
+        and :math:`R = 1/S(w)` eliminated by a resultant in :math:`w` (sympy; laws with a closed form
+        override it with one that runs on every number context)."""
+        import sympy as sp
+
+        v = sp.Dummy("w")
+        num, den = sp.fraction(sp.cancel(self.exact().s_transform(v)[0]))
+        u, r = sp.Dummy("u"), sp.Dummy("R")
+        res = sp.resultant(sp.expand(u * den - v * num), sp.expand(r * num - den), v)
+        target = self.moments(1)[0]
+        for root in sp.solve(res, r):
+            if sp.simplify(sp.limit(root, u, 0, "+") - target) == 0:
+                return sp.simplify(root.subs(u, w))
+        raise ValueError(f"no branch of the R-transform of {self!r} has R(0) = m1")
+
+    def moments(self, n):
+        r"""Exact moments ``[m_1, ..., m_n]`` (sympy): :math:`\psi = \chi^{-1}` as a power series."""
+        import sympy as sp
+
+        v = sp.Dummy("w")
+        chi = _series(sp.cancel(v * self.exact().s_transform(v)[0] / (1 + v)), v, n)
+        return _reverse(chi)[1:]
+
+    def free_cumulants(self, n):
+        """Exact free cumulants ``[k_1, ..., k_n]`` (``R(w) = sum k_{j+1} w^j``), from the moments."""
+        import sympy as sp
+
+        m = self.moments(n)
+        h = [sp.Integer(0), sp.Integer(1)] + list(m)  # h(y) = G(1/y) = y (1 + psi(y)), order n + 1
+        inv = _reverse(h)  # h^{-1}(w) = w / (1 + w R(w))
+        y = sp.Dummy("y")
+        series = _series(sp.Integer(1) / sum(inv[j] * y ** (j - 1) for j in range(1, len(inv))), y, n)
+        return [sp.simplify(series[j]) for j in range(1, n + 1)]  # 1/(h^{-1}/w) = 1 + w R(w)
+
+    def exact(self):
+        """The same law with sympy parameters (floats as the sympy Float they are); ``ValueError`` for
+        a law built from a smooth activation's (no symbolic form)."""
+        if self.numerical:
+            raise ValueError(f"{self!r} has no symbolic form (its S-transform is computed by quadrature)")
+        import sympy as sp
+
+        return self.with_numbers(sp.sympify)
+
+    def subs(self, values):
+        """The law with sympy symbols replaced by ``values`` (a dict)."""
+        import sympy as sp
+
+        return self.with_numbers(lambda v: sp.sympify(v).subs(values))
+
+    def numeric(self, values=None):
+        """The float64 law, with the symbols of ``values`` substituted first."""
+        import sympy as sp
+
+        return self.with_numbers(lambda v: float(sp.sympify(v).subs(dict(values or {}))))
 
     def __mul__(self, c):
         """``c * law``: :func:`scaled`."""
@@ -130,7 +280,10 @@ class PointMass(Law):
         self.upper = a
 
     def s_transform(self, w):
-        return 0 * w + 1 / self.a, 0 * w
+        return 0 * w + _inverse(self.a, w), 0 * w
+
+    def r_transform(self, w):
+        return self.a + 0 * w
 
     def with_numbers(self, convert):
         return PointMass(convert(self.a))
@@ -151,14 +304,19 @@ class Bernoulli(Law):
         if not getattr(p, "free_symbols", None) and p > 1:
             raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
         self.m1, self.m2 = scale * p, scale * scale * p
-        self.atoms = tuple((a, m) for a, m in ((0 * scale, 1 - p), (scale, p)) if m > 0)
+        self.atoms = tuple((a, m) for a, m in ((0 * scale, 1 - p), (scale, p)) if _positive_mass(m))
         self.upper = scale
 
     def s_transform(self, w):
         p, c = self.p, self.scale
         pw = w + p
-        inv = (1 / c) / pw
+        inv = _inverse(c, w) / pw
         return (w + 1) * inv, ((p - 1) * inv) / pw
+
+    def r_transform(self, w):
+        r""":math:`R(w) = \frac{cw - 1 + \sqrt{(1 + cw)^2 - 4cw(1-p)}}{2w}` (principal root)."""
+        c, p = self.scale, self.p
+        return (c * w - 1 + _sqrt((1 + c * w) ** 2 - 4 * c * w * (1 - p))) / (2 * w)
 
     def with_numbers(self, convert):
         return Bernoulli(convert(self.p), convert(self.scale))
@@ -183,8 +341,11 @@ class MarchenkoPastur(Law):
         self.ratio, self.scale = _positive("ratio", ratio), _positive("scale", scale)
         lam, c = self.ratio, self.scale
         self.m1, self.m2 = c, c * c * (1 + lam)
-        self.atoms = ((0 * c, 1 - 1 / lam),) if lam > 1 else ()
-        self.upper = c * (1 + lam ** 0.5) ** 2 if lam != 1 else 4 * c
+        above = _decide(lam > 1)
+        if above is None:
+            raise ValueError(f"ratio {lam!r}: whether it exceeds 1 (an atom at 0) is undecidable; give a number")
+        self.atoms = ((0 * c, 1 - 1 / lam),) if above else ()
+        self.upper = (c * (1 + (_sqrt(lam) if _symbolic(lam) else lam ** 0.5)) ** 2) if lam != 1 else 4 * c
         self.continuous_from_zero = lam == 1
 
     def s_transform(self, w):
@@ -192,6 +353,11 @@ class MarchenkoPastur(Law):
         a = 1 + lam * w
         inv = 1 / (a * c)
         return inv, -lam * inv / a
+
+    def r_transform(self, w):
+        r""":math:`R(w) = \frac{c}{1 - \lambda c w}`."""
+        c = self.scale
+        return c / (1 - self.ratio * c * w)
 
     def with_numbers(self, convert):
         return MarchenkoPastur(convert(self.ratio), convert(self.scale))
@@ -231,14 +397,29 @@ class FreeProduct(Law):
         return f"FreeProduct({self.first!r}, {self.second!r})"
 
 
-def free_product_atoms(atoms_mu, atoms_nu):
-    """Atoms of ``mu [x] nu`` from the atoms of ``mu`` and ``nu`` (Belinschi 2003)."""
-    zero = max([m for a, m in atoms_mu if a == 0] + [m for b, m in atoms_nu if b == 0] + [0])
-    out = [(0 * zero, zero)] if zero > 0 else []
+def free_product_atoms(atoms_mu, atoms_nu, values=None):
+    """Atoms of ``mu [x] nu`` from the atoms of ``mu`` and ``nu`` (Belinschi 2003): at 0 the larger
+    mass at 0, at ``ab != 0`` the mass ``mu{a} + nu{b} - 1`` where positive.  Float, mpmath and
+    sympy atoms alike; a sympy mass whose sign is undecidable (placeholders such as hard-tanh's
+    ``p_l``) is decided by ``values`` (placeholder -> number), else kept."""
+    zeros = [m for a, m in atoms_mu if a == 0] + [m for b, m in atoms_nu if b == 0]
+    if any(_symbolic(m) for m in zeros):
+        import sympy as sp
+
+        out = [(sp.Integer(0), sp.Max(*zeros) if len(zeros) > 1 else zeros[0])]
+    else:
+        zero = max(zeros + [0])
+        out = [(0 * zero, zero)] if zero > 0 else []
     for a, ma in atoms_mu:
         for b, mb in atoms_nu:
-            if a != 0 and b != 0 and ma + mb - 1 > 0:
-                out.append((a * b, ma + mb - 1))
+            if a != 0 and b != 0:
+                mass, loc = ma + mb - 1, a * b
+                if _symbolic(mass) or _symbolic(loc):
+                    import sympy as sp
+
+                    mass, loc = sp.simplify(mass), sp.simplify(loc)
+                if _positive_mass(mass, values):
+                    out.append((loc, mass))
     return tuple(out)
 
 
@@ -260,6 +441,18 @@ class Shifted(Law):
 
     def s_transform(self, w):
         raise ValueError(f"{self!r} has no closed-form S-transform: solve it with freefim.spectrum(law)")
+
+    def r_transform(self, w):
+        """:math:`R = R_\\nu + a`."""
+        return self.law.r_transform(w) + self.a
+
+    def free_cumulants(self, n):
+        """Those of the law with :math:`k_1 + a`."""
+        k = list(self.law.free_cumulants(n))
+        return [k[0] + self.a] + k[1:] if k else k
+
+    def moments(self, n):
+        return moments_from_cumulants(self.free_cumulants(n))
 
     def with_numbers(self, convert):
         return Shifted(self.law.with_numbers(convert), convert(self.a))

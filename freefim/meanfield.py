@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .activations import get_activation
 from .laws import Bernoulli, FreeProduct, MarchenkoPastur, SmoothLaw
 
 __all__ = ["MeanField", "mean_field", "rho_law", "bernoulli_rho"]
@@ -45,9 +46,13 @@ class MeanField:
 def rho_law(activation, q, sigma_w2, weights, fn=math):
     r"""Law :math:`\rho` of :math:`\sigma_w^2 \phi'(\sqrt q Z)^2`, times MP(1) for Gaussian weights:
     Bernoulli for piecewise-linear activations, a continuous :class:`~freefim.laws.SmoothLaw`
-    for smooth ones."""
+    for smooth ones.  ``fn`` is the number context (``math``, ``mpmath.mp``, or
+    :data:`freefim.symbolic.SYMPY_FN` for exact sympy laws: piecewise-linear activations only)."""
+    activation = get_activation(activation)
     p = activation.derivative_law(q, fn)
     if p is None:
+        if getattr(fn, "symbolic", False):
+            raise ValueError(f"activation {activation.name!r} has no Bernoulli derivative law: no symbolic form")
         law = _smooth_law(activation, q, sigma_w2, fn, getattr(fn, "dps", None))
         return FreeProduct(law, MarchenkoPastur(scale=1 + 0 * sigma_w2)) if weights == "gaussian" else law
     return bernoulli_rho(p, sigma_w2, weights)

@@ -2,12 +2,10 @@ r"""Symbolic layer: transforms, the algebraic equation of :math:`G`, closed form
 
 Everything here returns :mod:`sympy` objects.  Three levels:
 
-1. **Laws.**  :class:`PointMass`, :class:`Bernoulli`, :class:`MarchenkoPastur` and
-   the free convolutions :class:`FreeProduct` (:math:`S_{\mu\boxtimes\nu} = S_\mu S_\nu`)
-   and :class:`FreeSum` (:math:`R_{\mu\boxplus\nu} = R_\mu + R_\nu`) give their
-   S-transform, R-transform, moment series and atoms; :func:`rho_law` builds
-   :math:`\rho_l` for orthogonal or Gaussian weights (SPEC section 3).  Parameters
-   may be numbers or sympy symbols.
+1. **Laws** are those of :mod:`freefim.laws` (one family for float64, mpmath and sympy):
+   with sympy parameters (numbers or symbols) they give exact S- and R-transforms, moment
+   series, free cumulants and atoms; :func:`freefim.meanfield.rho_law` with ``fn=SYMPY_FN``
+   builds :math:`\rho_l` for orthogonal or Gaussian weights (SPEC section 3).
 
 2. **The polynomial equation.**  The chain of SPEC section 3 (see
    :mod:`freefim.numeric`) is rational in :math:`t = z_1` when every
@@ -61,13 +59,13 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from . import laws as numeric_laws
 from .activations import get_activation
+from .laws import PointMass, free_product_atoms
+from .meanfield import bernoulli_rho
 from .network import WEIGHT_LAWS, Network
 from .numeric import Chain
 
-__all__ = ["PointMass", "Bernoulli", "MarchenkoPastur", "FreeProduct", "FreeSum", "rho_law",
-           "SymbolicChain", "symbolic_chain", "polynomial", "radical_roots", "ClosedForm", "closed_form",
+__all__ = ["SYMPY_FN", "SymbolicChain", "symbolic_chain", "polynomial", "radical_roots", "ClosedForm", "closed_form",
            "series_at_infinity", "z", "G"]
 
 #: the spectral variable and the Stieltjes transform in every polynomial
@@ -77,7 +75,7 @@ _t = sp.Symbol("t")
 _w = sp.Symbol("w")
 
 #: sympy as a math namespace for Activation.second_moment / derivative_law
-SYMPY_FN = types.SimpleNamespace(erf=sp.erf, sqrt=sp.sqrt, exp=sp.exp, pi=sp.pi, mpf=sp.Integer)
+SYMPY_FN = types.SimpleNamespace(erf=sp.erf, sqrt=sp.sqrt, exp=sp.exp, pi=sp.pi, mpf=sp.Integer, symbolic=True)
 
 
 def _sympify(name, value, positive=False):
@@ -97,235 +95,8 @@ def _sympify(name, value, positive=False):
     return sp.Integer(value) if isinstance(value, numbers.Integral) else sp.Rational(repr(float(value)))
 
 
-# ============================================================================ power series helpers
-def _coefficients(expr, var, n):
-    """Taylor coefficients ``[c_0, ..., c_n]`` of ``expr`` at ``var = 0``."""
-    ser = sp.series(expr, var, 0, n + 1).removeO()
-    return [sp.simplify(ser.coeff(var, k)) for k in range(n + 1)]
-
-
-def _reverse(coeffs):
-    r"""Compositional inverse of :math:`f(y) = \sum_{k\ge1} a_k y^k` (``coeffs[0] = 0``), same order."""
-    n = len(coeffs) - 1
-    y = sp.Dummy("y")
-    b = [sp.Integer(0), 1 / coeffs[1]]
-    for k in range(2, n + 1):
-        c = sp.Dummy("c")
-        g = sum(b[j] * y ** j for j in range(1, k)) + c * y ** k
-        f_g = sp.expand(sum(coeffs[j] * g ** j for j in range(1, k + 1)))
-        b.append(sp.simplify(sp.solve(f_g.coeff(y, k), c)[0]))
-    return b
-
-
-# ============================================================================ laws
-class SymbolicLaw:
-    r"""A law on :math:`[0, \infty)` known through exact transforms (sympy).
-
-    Conventions as :mod:`freefim.laws`: :math:`\psi(y) = \sum_k m_k y^k`,
-    :math:`\chi = \psi^{-1}`, :math:`S(w) = \chi(w)(1+w)/w`; :math:`G(z) = \int d\nu/(z-t)`,
-    :math:`R(w) = G^{-1}(w) - 1/w`.  They are related by :math:`S(w) = 1/R(w S(w))`
-    (Nica & Speicher, Lecture 18).
-    """
-
-    def s_transform(self, w):
-        """S-transform as a sympy expression in ``w``."""
-        raise NotImplementedError(f"{type(self).__name__} has no rational S-transform")
-
-    def r_transform(self, w):
-        r"""R-transform, the branch with :math:`R(0) = m_1`, from :math:`R(wS(w)) = 1/S(w)`.
-
-        :math:`u = wS(w)` and :math:`R = 1/S(w)` are eliminated by a resultant in :math:`w`.
-        """
-        num, den = sp.fraction(sp.cancel(self.s_transform(_w)))
-        u, r = sp.Dummy("u"), sp.Dummy("R")
-        res = sp.resultant(sp.expand(u * den - _w * num), sp.expand(r * num - den), _w)
-        target = self.moments(1)[0]
-        for root in sp.solve(res, r):
-            if sp.simplify(sp.limit(root, u, 0, "+") - target) == 0:
-                return sp.simplify(root.subs(u, w))
-        raise ValueError(f"no branch of the R-transform of {self!r} has R(0) = m1")
-
-    def moments(self, n):
-        r"""Exact moments ``[m_1, ..., m_n]``: :math:`\psi = \chi^{-1}` as a power series."""
-        chi = _coefficients(sp.cancel(_w * self.s_transform(_w) / (1 + _w)), _w, n)
-        return _reverse(chi)[1:]
-
-    def free_cumulants(self, n):
-        """Free cumulants ``[k_1, ..., k_n]`` (``R(w) = sum k_{j+1} w^j``), from the moments."""
-        m = self.moments(n)
-        h = [sp.Integer(0), sp.Integer(1)] + list(m)  # h(y) = G(1/y) = y (1 + psi(y)), order n + 1
-        inv = _reverse(h)  # h^{-1}(w) = w / (1 + w R(w))
-        y = sp.Dummy("y")
-        series = _coefficients(sp.Integer(1) / sum(inv[j] * y ** (j - 1) for j in range(1, len(inv))), y, n)
-        return [sp.simplify(series[j]) for j in range(1, n + 1)]  # 1/(h^{-1}/w) = 1 + w R(w)
-
-    def numeric(self, values):
-        """The float :mod:`freefim.laws` object, with ``values`` substituted."""
-        raise NotImplementedError
-
-    def subs(self, values):
-        return type(self)(*(sp.sympify(a).subs(values) for a in self._args))
-
-    @property
-    def _args(self):
-        return tuple(getattr(self, f) for f in self.__dataclass_fields__)
-
-
 def _num(x, values):
     return float(sp.sympify(x).subs(values))
-
-
-@dataclass(frozen=True)
-class PointMass(SymbolicLaw):
-    r""":math:`\delta_a`: :math:`S = 1/a`, :math:`R = a`."""
-
-    a: sp.Expr
-
-    def s_transform(self, w):
-        return 1 / self.a + 0 * w
-
-    def r_transform(self, w):
-        return self.a + 0 * w
-
-    @property
-    def atoms(self):
-        return ((self.a, sp.Integer(1)),)
-
-    def numeric(self, values):
-        return numeric_laws.PointMass(_num(self.a, values))
-
-
-@dataclass(frozen=True)
-class Bernoulli(SymbolicLaw):
-    r"""``scale`` times Bernoulli(``p``) on :math:`\{0,1\}`: :math:`S(w) = \frac{1+w}{(p+w)c}`,
-    :math:`R(w) = \frac{cw - 1 + \sqrt{(1 + cw)^2 - 4cw(1-p)}}{2w}`."""
-
-    p: sp.Expr
-    scale: sp.Expr = sp.Integer(1)
-
-    def s_transform(self, w):
-        return (1 + w) / ((self.p + w) * self.scale)
-
-    def r_transform(self, w):
-        c, p = self.scale, self.p
-        return (c * w - 1 + sp.sqrt((1 + c * w) ** 2 - 4 * c * w * (1 - p))) / (2 * w)
-
-    @property
-    def atoms(self):
-        return tuple((a, m) for a, m in ((sp.Integer(0), 1 - self.p), (self.scale, self.p))
-                     if not (m <= 0) == sp.true)
-
-    def numeric(self, values):
-        return numeric_laws.Bernoulli(_num(self.p, values), _num(self.scale, values))
-
-
-@dataclass(frozen=True)
-class MarchenkoPastur(SymbolicLaw):
-    r"""``scale`` times Marchenko–Pastur (ratio 1, mean 1): :math:`S(w) = \frac{1}{(1+w)c}`,
-    :math:`R(w) = \frac{c}{1 - cw}`."""
-
-    scale: sp.Expr = sp.Integer(1)
-
-    def s_transform(self, w):
-        return 1 / ((1 + w) * self.scale)
-
-    def r_transform(self, w):
-        return self.scale / (1 - self.scale * w)
-
-    atoms = ()
-
-    def numeric(self, values):
-        return numeric_laws.MarchenkoPastur(_num(self.scale, values))
-
-
-@dataclass(frozen=True)
-class FreeProduct(SymbolicLaw):
-    r""":math:`\mu\boxtimes\nu`: :math:`S = S_\mu S_\nu`; atoms by Belinschi (2003).
-
-    A scaled law :math:`c\,\nu` is ``FreeProduct(nu, PointMass(c))``.
-    """
-
-    first: SymbolicLaw
-    second: SymbolicLaw
-
-    def s_transform(self, w):
-        return self.first.s_transform(w) * self.second.s_transform(w)
-
-    @property
-    def atoms(self):
-        return _combine_atoms(self.first.atoms, self.second.atoms, product=True)
-
-    def numeric(self, values):
-        return numeric_laws.FreeProduct(self.first.numeric(values), self.second.numeric(values))
-
-    def subs(self, values):
-        return FreeProduct(self.first.subs(values), self.second.subs(values))
-
-
-@dataclass(frozen=True)
-class FreeSum(SymbolicLaw):
-    r""":math:`\mu\boxplus\nu`: :math:`R = R_\mu + R_\nu`, free cumulants add.
-
-    Atoms (Bercovici & Voiculescu 1998): :math:`a+b` with mass :math:`\mu\{a\}+\nu\{b\}-1`
-    when positive.  Its S-transform is not rational in general, so it has none here.
-    """
-
-    first: SymbolicLaw
-    second: SymbolicLaw
-
-    def r_transform(self, w):
-        return self.first.r_transform(w) + self.second.r_transform(w)
-
-    def free_cumulants(self, n):
-        return [sp.simplify(a + b) for a, b in zip(self.first.free_cumulants(n), self.second.free_cumulants(n))]
-
-    def moments(self, n):
-        r"""Moments from the cumulants: :math:`h^{-1}(w) = w/(1 + wR(w))` reversed."""
-        k = self.free_cumulants(n)
-        y = sp.Dummy("y")
-        hinv = _coefficients(y / (1 + sum(k[j] * y ** (j + 1) for j in range(n))), y, n + 1)
-        return [sp.simplify(c) for c in _reverse(hinv)[2:]]
-
-    @property
-    def atoms(self):
-        return _combine_atoms(self.first.atoms, self.second.atoms, product=False)
-
-    def subs(self, values):
-        return FreeSum(self.first.subs(values), self.second.subs(values))
-
-
-def _combine_atoms(atoms_mu, atoms_nu, product, values=None):
-    """Atoms of ``mu [x] nu`` (Belinschi 2003) or ``mu [+] nu`` (Bercovici-Voiculescu 1998).
-
-    An atom exists where its mass ``mu{a} + nu{b} - 1`` is positive; where sympy cannot decide the
-    sign (placeholder parameters such as hard-tanh's ``p_l``), ``values`` (placeholder -> number)
-    decide it."""
-    out = []
-    if product:
-        zero = [m for a, m in atoms_mu if a == 0] + [m for b, m in atoms_nu if b == 0]
-        if zero:
-            out.append((sp.Integer(0), sp.Max(*zero) if len(zero) > 1 else zero[0]))
-    for a, ma in atoms_mu:
-        for b, mb in atoms_nu:
-            if product and (a == 0 or b == 0):
-                continue
-            mass = sp.simplify(ma + mb - 1)
-            nonpositive = (mass <= 0) == sp.true
-            if not nonpositive and values and not sp.sympify(mass).subs(values).free_symbols:
-                nonpositive = bool(sp.N(sp.sympify(mass).subs(values), 30) <= 0)
-            if not nonpositive:
-                out.append((sp.simplify(a * b if product else a + b), mass))
-    return tuple(out)
-
-
-def rho_law(activation, q, sigma_w2, weights="orthogonal"):
-    r""":math:`\rho` = law of :math:`\sigma_w^2\phi'(\sqrt q Z)^2` (Bernoulli(:math:`p`) scaled by
-    :math:`\sigma_w^2`), :math:`\boxtimes\,\mathrm{MP}(1)` for Gaussian weights (SPEC section 3)."""
-    p = get_activation(activation).derivative_law(q, SYMPY_FN)
-    if p is None:
-        raise ValueError(f"activation {activation!r} has no Bernoulli derivative law: no symbolic form")
-    law = Bernoulli(sp.sympify(p), sigma_w2)
-    return FreeProduct(law, MarchenkoPastur()) if weights == "gaussian" else law
 
 
 # ============================================================================ the chain and P(z, G)
@@ -349,7 +120,7 @@ class SymbolicChain:
         """``(Z(t), g_L(t))`` as cancelled rational functions of ``t = z_1``."""
         zz, g = _t, 1 / (_t - self.qh0)
         for qh, law in self.layers:
-            s = sp.cancel(law.s_transform(sp.cancel(zz * g - 1)))
+            s = sp.cancel(law.s_transform(sp.cancel(zz * g - 1))[0])
             zz, g = sp.cancel(zz / s + qh), sp.cancel(g * s)
         return zz, g
 
@@ -369,7 +140,7 @@ class SymbolicChain:
         atoms = PointMass(self.qh0).atoms
         for qh, law in self.layers:
             atoms = tuple((sp.simplify(qh + a), m)
-                          for a, m in _combine_atoms(atoms, law.atoms, product=True, values=values))
+                          for a, m in free_product_atoms(atoms, law.atoms, values))
         return atoms
 
     def parameter_values(self, digits):
@@ -424,8 +195,7 @@ def symbolic_chain(activation, weights="orthogonal", sigma_w2=2, sigma_b2=0, dep
         if not _is_rational(p):
             params.append((sp.Symbol(f"p_{l}", positive=True), p))
             p = params[-1][0]
-        law = Bernoulli(p, sw2)
-        layers.append((qh, FreeProduct(law, MarchenkoPastur()) if weights == "gaussian" else law))
+        layers.append((qh, bernoulli_rho(p, sw2, weights)))
     return SymbolicChain(qh0, tuple(layers), tuple(params))
 
 

@@ -14,6 +14,9 @@ NOTEBOOKS = sorted((pathlib.Path(__file__).parent.parent / "notebooks").glob("*.
 def test_notebook_runs(path, monkeypatch, tmp_path):
     monkeypatch.setenv("FREEFIM_SMALL", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    # the kernel imports this checkout's freefim (not another installed copy)
+    root = str(pathlib.Path(__file__).parent.parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})

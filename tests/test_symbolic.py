@@ -11,8 +11,9 @@ import sympy as sp
 from freefim import Network, Spectrum
 from freefim import laws as nlaws
 from freefim.cli import main
-from freefim.symbolic import (G, Bernoulli, FreeProduct, FreeSum, MarchenkoPastur, PointMass, closed_form,
-                              radical_roots, rho_law, z)
+from freefim.laws import Bernoulli, FreeProduct, MarchenkoPastur, Shifted
+from freefim.meanfield import rho_law
+from freefim.symbolic import SYMPY_FN, G, closed_form, radical_roots, z
 
 w = sp.Symbol("w")
 
@@ -42,11 +43,11 @@ def test_law_moments_and_transforms():
     p, c = sp.Symbol("p", positive=True), sp.Symbol("c", positive=True)
     assert MarchenkoPastur().moments(4) == [1, 2, 5, 14]  # Catalan numbers
     assert [sp.simplify(m - p * c ** k) for k, m in enumerate(Bernoulli(p, c).moments(3), 1)] == [0, 0, 0]
-    assert MarchenkoPastur(c).free_cumulants(3) == [c, c ** 2, c ** 3]
+    assert MarchenkoPastur(scale=c).free_cumulants(3) == [c, c ** 2, c ** 3]
     law = Bernoulli(p, c)
     # S(w) = 1 / R(w S(w)) (Nica-Speicher) for the explicit R of Bernoulli
     val = {p: sp.Rational(1, 3), c: 2, w: sp.Rational(1, 7)}
-    s = law.s_transform(w)
+    s = law.s_transform(w)[0]
     assert sp.N((1 / law.r_transform(w * s) - s).subs(val), 30) == pytest.approx(0, abs=1e-25)
     # the generic R (resultant) of a free product has the right cumulants
     prod = FreeProduct(Bernoulli(sp.Rational(1, 2), 2), MarchenkoPastur())
@@ -56,12 +57,19 @@ def test_law_moments_and_transforms():
     # float laws agree on m1, m2
     num = nlaws.FreeProduct(nlaws.Bernoulli(0.5, 2.0), nlaws.MarchenkoPastur(1.0))
     assert [float(m) for m in prod.moments(2)] == pytest.approx([num.m1, num.m2], rel=1e-15)
-    # free sum: cumulants add; MP(1) [+] MP(1) has moments of the free Poisson of rate 2
-    fs = FreeSum(MarchenkoPastur(), MarchenkoPastur())
-    assert fs.free_cumulants(3) == [2, 2, 2]
-    assert fs.moments(3) == [2, 6, 22]
-    assert FreeSum(PointMass(3), Bernoulli(sp.Rational(1, 4))).atoms == ((3, sp.Rational(3, 4)), (4, sp.Rational(1, 4)))
-    assert rho_law("relu", 1, 2, "orthogonal") == Bernoulli(sp.Rational(1, 2), 2)
+    # the free Poisson law of rate 2 (MP(1) [+] MP(1)): every free cumulant 2
+    fp = MarchenkoPastur(sp.Rational(1, 2), 2)
+    assert fp.free_cumulants(3) == [2, 2, 2]
+    assert fp.moments(3) == [2, 6, 22]
+    # law [+] delta_3: the first cumulant moves by 3, the atoms by 3
+    sh = Shifted(Bernoulli(sp.Rational(1, 4)), 3)
+    assert sh.atoms == ((3, sp.Rational(3, 4)), (4, sp.Rational(1, 4)))
+    assert sh.free_cumulants(3)[0] == sp.Rational(13, 4) and sh.free_cumulants(3)[1:] == Bernoulli(sp.Rational(1, 4)).free_cumulants(3)[1:]
+    # one rho_l builder: the mean field's, in the sympy number context
+    rho = rho_law("relu", 1, 2, "orthogonal", SYMPY_FN)
+    assert type(rho) is Bernoulli and (rho.p, rho.scale) == (sp.Rational(1, 2), 2) and isinstance(rho.p, sp.Rational)
+    with pytest.raises(ValueError, match="no symbolic form"):
+        rho_law("tanh", 1, 2, "orthogonal", SYMPY_FN)
 
 
 def test_radical_roots_all_degrees():

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["draw_weight", "draw_input", "forward_pass", "dual_matrix", "sample", "Sample", "compare",
-           "depth_sweep", "conditional_chain", "sample_peak", "theory_peak"]
+           "depth_sweep", "conditional_chain", "sample_peak", "theory_peak", "layer_widths"]
 
 
 def _rng(seed):
@@ -33,13 +33,15 @@ def _rng(seed):
 
 
 def draw_weight(weights, sigma_w2, rows, cols, rng):
-    r"""One weight matrix: :math:`\sigma_w O` with ``O`` Haar orthogonal, or i.i.d. :math:`N(0, \sigma_w^2/\text{cols})`."""
+    r"""One weight matrix: :math:`\sigma_w \sqrt{\max(1, \text{rows}/\text{cols})}\,O` with ``O`` Haar
+    orthogonal (orthonormal rows or columns), or i.i.d. :math:`N(0, \sigma_w^2/\text{cols})`: either way
+    :math:`E|Wh|^2 / \text{rows} = \sigma_w^2 |h|^2 / \text{cols}`."""
     if weights == "orthogonal":
         n = max(rows, cols)
         a = rng.standard_normal((n, n))
         q, r = np.linalg.qr(a)
         q *= np.sign(np.diag(r))  # Haar measure (Mezzadri 2007)
-        return np.sqrt(sigma_w2) * q[:rows, :cols]
+        return np.sqrt(sigma_w2 * max(1, rows / cols)) * q[:rows, :cols]
     return rng.standard_normal((rows, cols)) * np.sqrt(sigma_w2 / cols)
 
 
@@ -49,18 +51,28 @@ def draw_input(width, q0, rng):
     return x * np.sqrt(q0 * width) / np.linalg.norm(x)
 
 
+def layer_widths(net, width):
+    """The sampled widths ``n_0..n_L``: ``width`` for every layer, or with ``net.widths`` the narrowest layer
+    ``width`` wide and the others in proportion (rounded)."""
+    if net.widths is None:
+        return (width,) * (net.depth + 1)
+    low = min(net.widths)
+    return tuple(max(1, round(width * w / low)) for w in net.widths)
+
+
 def forward_pass(net, width, rng):
-    """Draw one network of ``width`` and push one input through it.
+    """Draw one network of base ``width`` (see :func:`layer_widths`) and push one input through it.
 
     Returns ``(weights, biases, u, h)``: lists indexed by layer ``l = 1..L`` for
     ``weights``/``biases``/``u`` (index 0 unused, ``None``) and ``h[l]`` for ``l = 0..L-1``.
     """
     rng = _rng(rng)
     L, act = net.depth, net.activation
-    weights, biases, u, h = [None], [None], [None], [draw_input(width, net.q0, rng)]
+    n = layer_widths(net, width)
+    weights, biases, u, h = [None], [None], [None], [draw_input(n[0], net.q0, rng)]
     for l in range(1, L + 1):
-        weights.append(draw_weight(net.weights, net.sigma_w2, width, width, rng))
-        biases.append(rng.standard_normal(width) * np.sqrt(net.sigma_b2))
+        weights.append(draw_weight(net.weights, net.sigma_w2, n[l], n[l - 1], rng))
+        biases.append(rng.standard_normal(n[l]) * np.sqrt(net.sigma_b2))
         u.append(weights[l] @ h[l - 1] + biases[l])
         if l < L:
             h.append(act.phi(u[l]))
@@ -106,10 +118,12 @@ class Sample:
 
     def chain(self, k):
         """The free recursion conditioned on network ``k``'s own order parameters: its ``qh_l``
-        and, per layer, its ``p_l`` (piecewise-linear) or its ``q_l`` (smooth activations)."""
+        and, per layer, its ``p_l`` (piecewise-linear) or its ``q_l`` (smooth activations), at its widths."""
         q = None if self.q is None else self.q[k]
-        return conditional_chain(self.network, self.qh[k] + (1 / self.width if self.bias else 0), self.p[k], q,
-                                 self.jacobian)
+        n = layer_widths(self.network, self.width)
+        widths = None if self.network.widths is None else n
+        extra = 1 / np.array(n[:-1], dtype=float) if self.bias else 0  # a bias adds 1 to |h_l|^2
+        return conditional_chain(self.network, self.qh[k] + extra, self.p[k], q, self.jacobian, widths)
 
     def split_atoms(self, k, rtol=1e-9):
         """Mask of network ``k``'s eigenvalues sitting on one of its predicted atoms (to ``rtol`` of the
@@ -132,7 +146,7 @@ class Sample:
                 for k, v in stats.items()}
 
 
-def conditional_chain(net, qh, p=None, q=None, jacobian=False):
+def conditional_chain(net, qh, p=None, q=None, jacobian=False, widths=None):
     r"""A :class:`~freefim.numeric.Chain` with given ``qh_0..qh_{L-1}`` (a network's own order
     parameters) and, for ``l = 1..L-1``, the derivative law :math:`\rho_l` of that network.
 
@@ -142,7 +156,8 @@ def conditional_chain(net, qh, p=None, q=None, jacobian=False):
     ``q[l-1]`` (e.g. :math:`|u_l|^2/M`); without ``q``,
     :math:`q_l = \sigma_w^2 \hat q_{l-1} + \sigma_b^2` from the given ``qh``.
     (Times MP(1) for Gaussian weights in both cases.)  With ``jacobian``: the chain of
-    :math:`JJ^T` with these layer laws (:meth:`Chain.from_mean_field <freefim.numeric.Chain.from_mean_field>`).
+    :math:`JJ^T` with these layer laws; ``widths``: the network's ``n_0..n_L``
+    (:meth:`Chain.from_layers <freefim.numeric.Chain.from_layers>`).
     """
     from .meanfield import bernoulli_rho, rho_law
     from .numeric import Chain
@@ -157,12 +172,8 @@ def conditional_chain(net, qh, p=None, q=None, jacobian=False):
         ql = float(q[l - 1]) if q is not None else net.sigma_w2 * float(qh[l - 1]) + net.sigma_b2
         return rho_law(act, ql, net.sigma_w2, net.weights)
 
-    if jacobian:
-        from .laws import MarchenkoPastur
-
-        first = [(0.0, MarchenkoPastur())] if net.weights == "gaussian" else []
-        return Chain(float(net.sigma_w2), first + [(0.0, rho(l)) for l in range(1, net.depth)])
-    return Chain(float(qh[0]), [(float(qh[l]), rho(l)) for l in range(1, net.depth)])
+    return Chain.from_layers([float(v) for v in qh[:net.depth]], [None] + [rho(l) for l in range(1, net.depth)],
+                             float(net.sigma_w2), net.weights, widths, jacobian)
 
 
 def _check_sampling(net, width, trials):
@@ -204,7 +215,7 @@ def sample(net, width, trials=1, seed=None, bias=False, progress=None, threads=N
         raise ValueError("bias=True adds the bias gradients to the FIM; the input-output Jacobian has none")
     rng = _rng(seed)
     L = net.depth
-    eigenvalues = np.empty((trials, width))
+    eigenvalues = np.empty((trials, layer_widths(net, width)[-1]))
     qhs = np.empty((trials, L))
     ps = np.empty((trials, L - 1))
     qs = np.empty((trials, L - 1))
@@ -222,19 +233,21 @@ def sample(net, width, trials=1, seed=None, bias=False, progress=None, threads=N
 def _dual_matrix(net, width, rng, bias=False, jacobian=False):
     """``H_L`` (or with ``jacobian`` ``J J^T``) of one sampled network, its ``qh_l``, ``p_l``, ``q_l``."""
     weights, _, u, h = forward_pass(net, width, rng)
-    qh = np.array([float(v @ v) / width for v in h])
-    extra = 1 / width if bias else 0.0
+    n = layer_widths(net, width)
+    qh = np.array([float(v @ v) / len(v) for v in h])
+    extra = 1 if bias else 0.0
     if jacobian:  # A_1 = W_1 W_1^T, then the same products without the identity terms
         H = weights[1] @ weights[1].T
         qh_terms = np.zeros(net.depth)
-    else:
-        H = (qh[0] + extra) * np.eye(width)
-        qh_terms = qh + extra
+    else:  # H = A_L / n_L: the identity terms are (|h_l|^2 + bias) / n_L
+        qh_terms = np.array([float(v @ v) for v in h]) / n[-1] if net.widths is not None else qh
+        qh_terms = qh_terms + extra / n[-1]
+        H = qh_terms[0] * np.eye(n[1])
     p, q = [], []
     for l in range(1, net.depth):
         d = net.activation.dphi(u[l])
         p.append(float(np.mean(d * d)))
-        q.append(float(u[l] @ u[l]) / width)
+        q.append(float(u[l] @ u[l]) / len(u[l]))
         B = weights[l + 1] * d  # W_{l+1} D_l
         H = B @ H @ B.T
         H[np.diag_indices_from(H)] += qh_terms[l]

@@ -41,13 +41,19 @@ def _real(name, value, *, positive=False, nonnegative=False):
 
 @dataclass(frozen=True)
 class Network:
-    r"""A fully connected random network of depth ``L`` and uniform width.
+    r"""A fully connected random network of depth ``L``, of uniform width or of layer widths ``n_0..n_L``.
 
     ``u_l = W_l h_{l-1} + b_l``, ``h_l = phi(u_l)`` for ``l < L``, output
     ``f = u_L``; ``depth`` counts weight matrices ("two hidden layers" is
     ``depth=3``).  Weights are ``sigma_w O`` with ``O`` Haar orthogonal
     (``"orthogonal"``) or i.i.d. :math:`N(0, \sigma_w^2/M)` (``"gaussian"``);
     biases :math:`N(0, \sigma_b^2)`; the input has :math:`|x|^2/M = q_0`.
+
+    ``widths = (n_0, ..., n_L)``: relative widths (only their ratios matter; ``None`` or all equal: one
+    width ``M``).  ``W_l`` is ``n_l x n_{l-1}``: Gaussian entries :math:`N(0, \sigma_w^2/n_{l-1})`, orthogonal
+    :math:`\sigma_w \sqrt{\max(1, n_l/n_{l-1})}\,O` with ``O`` having orthonormal rows or columns (Haar), so
+    that :math:`q_l = \sigma_w^2 \hat q_{l-1} + \sigma_b^2` for both; :math:`\hat q_l = |h_l|^2/n_l`,
+    :math:`|x|^2 / n_0 = q_0`; the dual matrix is :math:`H = JJ^T/n_L` (``n_L`` outputs).
 
     Examples
     --------
@@ -66,6 +72,7 @@ class Network:
     sigma_b2: float = 0.0
     depth: int = 3
     q0: float = 1.0
+    widths: tuple = None
 
     def __post_init__(self):
         object.__setattr__(self, "activation", get_activation(self.activation))
@@ -82,20 +89,36 @@ class Network:
         if isinstance(depth, bool) or not integral or not 1 <= depth <= MAX_DEPTH:
             raise ValueError(f"depth must be an integer in [1, {MAX_DEPTH}], got {self.depth!r}")
         object.__setattr__(self, "depth", int(depth))
+        if self.widths is not None:
+            try:
+                widths = tuple(self.widths)
+            except TypeError:
+                raise ValueError(f"widths must be a sequence of depth + 1 = {self.depth + 1} numbers, "
+                                 f"got {self.widths!r}") from None
+            if len(widths) != self.depth + 1:
+                raise ValueError(f"widths must have depth + 1 = {self.depth + 1} entries (n_0, ..., n_L), "
+                                 f"got {len(widths)}: {self.widths!r}")
+            widths = tuple(_real(f"widths[{i}]", w, positive=True) for i, w in enumerate(widths))
+            # equal widths are the uniform network, bit for bit
+            object.__setattr__(self, "widths", None if len(set(widths)) == 1 else widths)
 
     def replace(self, **changes):
         """A copy with some parameters changed (validated again)."""
         params = dict(activation=self.activation, weights=self.weights, sigma_w2=self.sigma_w2,
-                      sigma_b2=self.sigma_b2, depth=self.depth, q0=self.q0)
+                      sigma_b2=self.sigma_b2, depth=self.depth, q0=self.q0, widths=self.widths)
         params.update(changes)
         return Network(**params)
 
     def describe(self):
         """One line naming the network, for messages."""
+        widths = "" if self.widths is None else f", widths={self.widths!r}"
         return (f"Network({self.activation.name!r}, {self.weights!r}, sigma_w2={self.sigma_w2!r}, "
-                f"sigma_b2={self.sigma_b2!r}, depth={self.depth}, q0={self.q0!r})")
+                f"sigma_b2={self.sigma_b2!r}, depth={self.depth}, q0={self.q0!r}{widths})")
 
     def as_dict(self):
         """Plain-JSON description of the network."""
-        return dict(activation=self.activation.name, weights=self.weights, sigma_w2=self.sigma_w2,
-                    sigma_b2=self.sigma_b2, depth=self.depth, q0=self.q0)
+        out = dict(activation=self.activation.name, weights=self.weights, sigma_w2=self.sigma_w2,
+                   sigma_b2=self.sigma_b2, depth=self.depth, q0=self.q0)
+        if self.widths is not None:
+            out["widths"] = list(self.widths)
+        return out

@@ -91,23 +91,73 @@ class Chain:
     floats or ``mpmath.mpf`` depending on the namespace the mean field used.
     """
 
-    def __init__(self, qh0, layers):
+    def __init__(self, qh0, layers, ratios=None):
         self.qh0 = qh0
         self.layers = tuple(layers)  # (qh_l, rho_l) for l = 1 .. L-1
+        #: per layer the width ratio ``c_l = n_l / n_{l+1}`` (layer-wise widths), ``None`` when all are 1:
+        #: after the product the law changes dimension, :math:`c\,(\mu \boxtimes \rho) + (1 - c)\,\delta_0`
+        #: (``G -> c G + (1 - c)/z``), then the shift
+        self.ratios = None if ratios is None or all(c == 1 for c in ratios) else tuple(ratios)
+        if self.ratios is not None and len(self.ratios) != len(self.layers):
+            raise ValueError(f"{len(self.ratios)} width ratios for {len(self.layers)} layers")
+
+    def _ratio(self, l):
+        return 1 if self.ratios is None else self.ratios[l]
 
     @classmethod
-    def from_mean_field(cls, mf, jacobian=False):
+    def from_mean_field(cls, mf, jacobian=False, widths=None):
         r"""The FIM's chain of the mean field ``mf``, or with ``jacobian`` that of the input-output
         Jacobian's :math:`JJ^T` (Pennington, Schoenholz & Ganguli 2017), the law
         :math:`\omega \boxtimes \rho_1 \boxtimes \cdots \boxtimes \rho_{L-1}` with :math:`\omega =
         \delta_{\sigma_w^2}` (orthogonal) or :math:`\sigma_w^2\,\mathrm{MP}(1)` (Gaussian weights):
-        the chain :math:`(\sigma_w^2; (0, \mathrm{MP}(1)), (0, \rho_1), \ldots)` (no shifts)."""
-        L = len(mf.q) - 1
-        if not jacobian:
-            return cls(mf.qh[0], [(mf.qh[l], mf.rho[l]) for l in range(1, L)])
-        sigma_w2, zero = mf.sigma_w2, 0 * mf.q[1]
-        first = [(zero, MarchenkoPastur(scale=1 + zero))] if mf.weights == "gaussian" else []
-        return cls(sigma_w2, first + [(zero, mf.rho[l]) for l in range(1, L)])
+        the chain :math:`(\sigma_w^2; (0, \mathrm{MP}(1)), (0, \rho_1), \ldots)` (no shifts).  ``widths``:
+        see :meth:`from_layers`."""
+        return cls.from_layers(mf.qh[:len(mf.q) - 1], mf.rho, mf.sigma_w2, mf.weights, widths, jacobian)
+
+    @classmethod
+    def from_layers(cls, qh, rho, sigma_w2, weights, widths=None, jacobian=False):
+        r"""The chain of a network with order parameters ``qh[l]`` (``l = 0..L-1``) and layer laws ``rho[l]``
+        (``l = 1..L-1``, ``rho[0]`` unused) for equal widths, or for the widths ``n_0..n_L`` (relative).
+
+        With widths (``W_l`` is ``n_l x n_{l-1}``, see :class:`~freefim.network.Network`), the dual matrix
+        :math:`H = A_L / n_L` obeys :math:`A_1 = |h_0|^2 I`, :math:`A_{l+1} = |h_l|^2 I + W_{l+1} D_l A_l D_l
+        W_{l+1}^T`.  The nonzero spectrum of :math:`W D A D W^T` is that of :math:`A^{1/2} D W^T W D A^{1/2}`
+        (``n_l x n_l``), whose law is :math:`\mu_l \boxtimes \rho_l'` with :math:`\rho_l'` the law of
+        :math:`\sigma_w^2 \phi'^2` times that of :math:`W^T W / \sigma_w^2`: :math:`\frac{n_{l+1}}{n_l}
+        \mathrm{MP}(\frac{n_l}{n_{l+1}})` (Gaussian), :math:`\delta_{n_{l+1}/n_l}` or Bernoulli(:math:`n_{l+1}/n_l`)
+        (orthogonal, expanding or narrowing); then the law moves to ``n_{l+1}`` dimensions with the ratio
+        :math:`c_l = n_l / n_{l+1}` and the shift is :math:`(n_l / n_L) \hat q_l`.  The Jacobian's chain starts
+        at :math:`\delta_{\sigma_w^2}` in ``n_0`` dimensions with the layer of :math:`W_1` alone.
+        """
+        L = len(qh)
+        if widths is None:
+            if not jacobian:
+                return cls(qh[0], [(qh[l], rho[l]) for l in range(1, L)])
+            zero = 0 * qh[0]
+            first = [(zero, MarchenkoPastur(scale=1 + zero))] if weights == "gaussian" else []
+            return cls(sigma_w2, first + [(zero, rho[l]) for l in range(1, L)])
+        n = [w / widths[-1] for w in widths]  # relative to the output width: the shifts are (n_l / n_L) qh_l
+        zero = 0 * qh[0]
+
+        def weight_law(n_in, n_out):
+            if weights == "gaussian":
+                return MarchenkoPastur(ratio=n_in / n_out, scale=n_out / n_in)
+            if n_out == n_in:
+                return None
+            return PointMass(n_out / n_in) if n_out > n_in else Bernoulli(n_out / n_in)
+
+        def layer_law(l):
+            act = rho[l].first if weights == "gaussian" else rho[l]
+            factor = weight_law(n[l], n[l + 1])
+            return act if factor is None else FreeProduct(act, factor)
+
+        if jacobian:
+            first = weight_law(n[0], n[1])
+            layers = [(zero, first if first is not None else PointMass(1 + zero))]
+            layers += [(zero, layer_law(l)) for l in range(1, L)]
+            return cls(sigma_w2, layers, [n[l] / n[l + 1] for l in range(L)])
+        return cls(n[0] * qh[0], [(n[l] * qh[l], layer_law(l)) for l in range(1, L)],
+                   [n[l] / n[l + 1] for l in range(1, L)])
 
     @classmethod
     def from_law(cls, law):
@@ -153,7 +203,7 @@ class Chain:
         for a float64 chain when numba is installed, else ``None``.  The kernel module (and numba with
         it) is imported here, on the first such chain, not with freefim (numba doubles the import time:
         0.15 -> 0.31 s)."""
-        if not self.layers or not isinstance(self.qh0, (float, int)):
+        if not self.layers or not isinstance(self.qh0, (float, int)) or self.ratios is not None:
             return None
         from . import kernels
 
@@ -258,9 +308,10 @@ class Chain:
         return (z, dz, g, ok) if herglotz else (z, dz, g)
 
     @staticmethod
-    def _step(z, dz, g, dg, qh, law):
+    def _step(z, dz, g, dg, qh, law, c=1):
         """One layer: ``w = z g - 1``, ``S = S_rho(w)``, ``z <- z / S + qh``, ``g <- g S`` with the
-        derivatives in ``t``; and the Herglotz flag of the state it started from."""
+        derivatives in ``t``; and the Herglotz flag of the state it started from.  A width ratio
+        ``c != 1`` mixes in an atom at 0 before the shift: ``g <- c g + (1 - c) / (z / S)``."""
         good = (_imag(z) > 0) & (_imag(g) < 0)
         w = z * g - 1
         dw = dz * g + z * dg
@@ -268,7 +319,12 @@ class Chain:
         ds = ds * dw
         inv_s = 1 / s
         z_s = z * inv_s
-        return z_s + qh, (dz - z_s * ds) * inv_s, g * s, dg * s + g * ds, good
+        dz_s = (dz - z_s * ds) * inv_s
+        g_s, dg_s = g * s, dg * s + g * ds
+        if c != 1:
+            inv_z = 1 / z_s
+            g_s, dg_s = c * g_s + (1 - c) * inv_z, c * dg_s - (1 - c) * dz_s * inv_z * inv_z
+        return z_s + qh, dz_s, g_s, dg_s, good
 
     @np.errstate(all="ignore")
     def _forward_loop(self, t, herglotz=False):
@@ -277,15 +333,18 @@ class Chain:
         g = 1 / (t - self.qh0)
         dg = -g * g
         ok = np.ones(np.shape(t), dtype=bool)
-        for qh, law in self.layers:
-            z, dz, g, dg, good = self._step(z, dz, g, dg, qh, law)
+        for l, (qh, law) in enumerate(self.layers):
+            z, dz, g, dg, good = self._step(z, dz, g, dg, qh, law, self._ratio(l))
             ok = ok & good
         return (z, dz, g, ok) if herglotz else (z, dz, g)
 
     def top_down(self, z, g):
         """Map a guess ``g ~ G_L(z)`` down the chain to the matching ``t = z_1``."""
-        for qh, law in reversed(self.layers):
-            zeta = z - qh
+        for l in reversed(range(len(self.layers))):
+            qh, law = self.layers[l]
+            zeta, c = z - qh, self._ratio(l)
+            if c != 1:
+                g = (g - (1 - c) / zeta) / c
             s, _ = law.s_transform(zeta * g - 1)
             z, g = zeta * s, g / s
         return z
@@ -293,17 +352,27 @@ class Chain:
     def moments(self):
         """Exact ``m1``, ``m2`` of ``mu_L`` by the free moment rules."""
         m1, m2 = self.qh0, self.qh0 * self.qh0
-        for qh, law in self.layers:
+        for l, (qh, law) in enumerate(self.layers):
             n1 = m1 * law.m1
             n2 = m2 * law.m1 ** 2 + m1 * m1 * law.m2 - n1 * n1
+            c = self._ratio(l)
+            if c != 1:
+                n1, n2 = c * n1, c * n2
             m1, m2 = qh + n1, n2 + 2 * qh * n1 + qh * qh
         return m1, m2
 
     def atoms(self):
         """Atoms of ``mu_L``: Belinschi's rule for ``[x]``, a shift for ``[+] delta``."""
         atoms = PointMass(self.qh0).atoms
-        for qh, law in self.layers:
-            atoms = tuple((qh + a, m) for a, m in free_product_atoms(atoms, law.atoms))
+        for l, (qh, law) in enumerate(self.layers):
+            atoms = free_product_atoms(atoms, law.atoms)
+            c = self._ratio(l)
+            if c != 1:  # c (mu [x] rho) + (1 - c) delta_0: the rank of a rectangular product
+                zero = c * sum(m for a, m in atoms if a == 0) + (1 - c)
+                atoms = tuple((a, c * m) for a, m in atoms if a != 0)
+                if zero > 1e-14:
+                    atoms = ((0 * qh, zero),) + atoms
+            atoms = tuple((qh + a, m) for a, m in atoms)
         return atoms
 
     def repeats_from(self):
@@ -324,7 +393,8 @@ class Chain:
 
     def shortened(self, k, n):
         """The chain with ``layers[:k]`` and the last ``n`` layers (the repeated fixed-point layer)."""
-        return Chain(self.qh0, self.layers[:k] + self.layers[len(self.layers) - n:])
+        cut = lambda seq: None if seq is None else seq[:k] + seq[len(seq) - n:]  # noqa: E731
+        return Chain(self.qh0, cut(self.layers), cut(self.ratios))
 
     def upper_bound(self):
         """A crude bound of the support: ``b_{l+1} = qh_l + b_l sup(rho_l)``."""
@@ -357,7 +427,7 @@ def fixed_point_length(chain, digits=16, tol=1e-9, first=16):
     ``tol^(2 max(4, digits / 11))`` (geometric convergence: the difference at ``n*`` bounds
     :math:`r^{n^*/2}`), and the atoms and exact moments must agree too.
     """
-    if not chain.layers or float(chain.layers[-1][1].m1) >= 1:
+    if not chain.layers or float(chain.layers[-1][1].m1) >= 1 or chain.ratios is not None:
         return None
     k = chain.repeats_from()
     factor = max(4, math.ceil(digits / 11))
@@ -595,7 +665,7 @@ def _solve_path(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=
     Returns ``(t, z)`` with ``z = x + i*eta`` the points actually solved.
     """
     x = np.asarray(x, dtype=float).ravel()
-    if len(chain.layers) == 1 and isinstance(chain.layers[0][1], SmoothLaw):
+    if len(chain.layers) == 1 and isinstance(chain.layers[0][1], SmoothLaw) and chain.ratios is None:
         # mu_2 = qh_1 + qh_0 rho_1 is explicit: w = psi(qh_0/(z - qh_1)), t = qh_0 (1 + w)/w, with no
         # inversion of psi (whose top is an inverse square root)
         qh, law = chain.layers[0]
@@ -723,7 +793,7 @@ class Spectrum:
         else:
             self.network, self.law = network, None
             self.mean_field = mean_field(network)
-            self._full_chain = Chain.from_mean_field(self.mean_field, jacobian)
+            self._full_chain = Chain.from_mean_field(self.mean_field, jacobian, network.widths)
         self.jacobian = bool(jacobian) and self.network is not None
         m1, m2 = (float(v) for v in self._full_chain.moments())
         if not (math.isfinite(m2) and 1e-290 < m1 and m2 < 1e300):
@@ -754,7 +824,8 @@ class Spectrum:
         with mpmath.workdps(self.dps):
             if self.law is not None:
                 return Chain.from_law(self.law.with_numbers(mpmath.mpf))
-            return Chain.from_mean_field(mean_field(self.network, mpmath.mp), self.jacobian)
+            widths = None if self.network.widths is None else [mpmath.mpf(w) for w in self.network.widths]
+            return Chain.from_mean_field(mean_field(self.network, mpmath.mp), self.jacobian, widths)
 
     @cached_property
     def _chain_mp(self):
@@ -1118,7 +1189,7 @@ class Spectrum:
         r"""The chain of :math:`\mu_L - \hat q_{L-1}` (last shift 0): its law near 0 is resolved on
         any scale, where ``qh_{L-1} + delta`` would round ``delta`` away."""
         qh, law = self.chain.layers[-1]
-        return Chain(self.chain.qh0, self.chain.layers[:-1] + ((0.0 * qh, law),))
+        return Chain(self.chain.qh0, self.chain.layers[:-1] + ((0.0 * qh, law),), self.chain.ratios)
 
     def _density_from_edge(self, a, delta):
         """Density at ``a + delta``; where ``a`` is the floor ``qh_{L-1}`` of the spectrum, evaluated

@@ -180,6 +180,8 @@ def add_network_arguments(parser, depth=3):
     add_option(parser, "--sigma-b2", number, 0.1, "bias variance sigma_b^2 (default %(default)s)", action=_Given)
     add_option(parser, "--depth", integer, depth, "number of weight matrices L (default %(default)s)")
     add_option(parser, "--q0", number, 1.0, "input norm |x|^2/M (default %(default)s)", action=_Given)
+    parser.add_argument("--widths", type=number, nargs="+", metavar="N",
+                        help="relative layer widths n_0 ... n_L (depth + 1 numbers; default: all equal)")
     add_json_argument(parser)
     # issue 6: the order-chaos edge (freefim.criticality.critical_network)
     parser.add_argument("--critical", action="store_true",
@@ -201,12 +203,14 @@ def network_from_args(args):
             raise UsageError("give --q-star or --sigma-b2 with --critical, not both")
         if args.q_star is None and "sigma_b2" not in given:
             raise UsageError("--critical needs --q-star Q (or an explicit --sigma-b2 B to solve for q*)")
-        return critical_network(args.activation, args.weights, args.depth, q_star=args.q_star,
-                                sigma_b2=None if args.q_star is not None else args.sigma_b2,
-                                q0=args.q0 if "q0" in given else None)
+        net = critical_network(args.activation, args.weights, args.depth, q_star=args.q_star,
+                               sigma_b2=None if args.q_star is not None else args.sigma_b2,
+                               q0=args.q0 if "q0" in given else None)
+        return net.replace(widths=args.widths) if getattr(args, "widths", None) else net
     if getattr(args, "q_star", None) is not None:
         raise UsageError(f"--q-star {args.q_star:g} needs --critical")
-    return Network(args.activation, args.weights, args.sigma_w2, args.sigma_b2, args.depth, args.q0)
+    return Network(args.activation, args.weights, args.sigma_w2, args.sigma_b2, args.depth, args.q0,
+                   getattr(args, "widths", None))
 
 
 def to_json(obj):

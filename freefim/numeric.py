@@ -37,7 +37,8 @@ from functools import cached_property
 import mpmath
 import numpy as np
 
-from .laws import Bernoulli, FreeProduct, Law, MarchenkoPastur, PointMass, Shifted, SmoothLaw, free_product_atoms
+from .laws import (Bernoulli, FreeProduct, Law, MarchenkoPastur, PointMass, Shifted, SmoothLaw, _positive_mass, _symbolic,
+                   free_product_atoms)
 from .meanfield import mean_field
 from .quadrature import panel_nodes
 
@@ -353,26 +354,14 @@ class Chain:
         """Exact ``m1``, ``m2`` of ``mu_L`` by the free moment rules."""
         m1, m2 = self.qh0, self.qh0 * self.qh0
         for l, (qh, law) in enumerate(self.layers):
-            n1 = m1 * law.m1
-            n2 = m2 * law.m1 ** 2 + m1 * m1 * law.m2 - n1 * n1
-            c = self._ratio(l)
-            if c != 1:
-                n1, n2 = c * n1, c * n2
-            m1, m2 = qh + n1, n2 + 2 * qh * n1 + qh * qh
+            m1, m2 = layer_moments(m1, m2, law.m1, law.m2, qh, self._ratio(l))
         return m1, m2
 
     def atoms(self):
         """Atoms of ``mu_L``: Belinschi's rule for ``[x]``, a shift for ``[+] delta``."""
         atoms = PointMass(self.qh0).atoms
         for l, (qh, law) in enumerate(self.layers):
-            atoms = free_product_atoms(atoms, law.atoms)
-            c = self._ratio(l)
-            if c != 1:  # c (mu [x] rho) + (1 - c) delta_0: the rank of a rectangular product
-                zero = c * sum(m for a, m in atoms if a == 0) + (1 - c)
-                atoms = tuple((a, c * m) for a, m in atoms if a != 0)
-                if zero > 1e-14:
-                    atoms = ((0 * qh, zero),) + atoms
-            atoms = tuple((qh + a, m) for a, m in atoms)
+            atoms = layer_atoms(atoms, law.atoms, qh, self._ratio(l))
         return atoms
 
     def repeats_from(self):
@@ -402,6 +391,28 @@ class Chain:
         for qh, law in self.layers:
             b = qh + b * law.upper
         return b
+
+
+def layer_moments(m1, m2, r1, r2, qh, c=1):
+    r"""``(m1, m2)`` of :math:`\delta_{qh} \boxplus (c\,(\mu \boxtimes \rho) + (1 - c)\,\delta_0)` from those of
+    :math:`\mu` and :math:`\rho` (free moment rules; any number type)."""
+    n1 = m1 * r1
+    n2 = m2 * r1 ** 2 + m1 * m1 * r2 - n1 * n1
+    if c != 1:
+        n1, n2 = c * n1, c * n2
+    return qh + n1, n2 + 2 * qh * n1 + qh * qh
+
+
+def layer_atoms(atoms, law_atoms, qh, c=1, values=None):
+    """Atoms of the same law: Belinschi's rule for the product, then the width ratio ``c`` (an atom at 0
+    of mass ``c mu{0} + 1 - c``: the rank of a rectangular product), then the shift ``qh``."""
+    atoms = free_product_atoms(atoms, law_atoms, values)
+    if c != 1:
+        zero = c * sum(m for a, m in atoms if a == 0) + (1 - c)
+        atoms = tuple((a, c * m) for a, m in atoms if a != 0)
+        if _positive_mass(zero, values) if _symbolic(zero) else zero > 1e-14:  # (rounding: no atom below 1e-14)
+            atoms = ((0 * qh, zero),) + atoms
+    return tuple((qh + a, m) for a, m in atoms)
 
 
 def _has_shift(law):

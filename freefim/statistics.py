@@ -183,7 +183,15 @@ class OrderParameters:
     kappa2: float
 
 
-def _check_alphas(alphas, depth):
+def _check_alphas(alphas, depth, net=None):
+    """The width ratios: ``alphas``, or from the network's layer widths ``n_0..n_{L-1}`` relative to the
+    narrowest (``n_L`` is the output layer, of ``C`` = ``outputs`` units here), or all 1."""
+    widths = getattr(net, "widths", None)
+    if alphas is None and widths is not None:
+        low = min(widths[:depth])
+        return tuple(float(w / low) for w in widths[:depth])
+    if alphas is not None and widths is not None:
+        raise ValueError(f"give the width ratios once: alphas {tuple(alphas)!r} or the network's widths {widths!r}")
     if alphas is None:
         return (1.0,) * depth
     alphas = tuple(alphas)
@@ -220,7 +228,7 @@ def order_parameters(net, alphas=None, qh0_st=0.0):
     qh0_st = float(qh0_st)
     if not math.isfinite(qh0_st) or abs(qh0_st) > net.q0:
         raise ValueError(f"qh0_st must satisfy |qh0_st| <= q0 = {net.q0}, got {qh0_st!r}")
-    alphas = _check_alphas(alphas, L)
+    alphas = _check_alphas(alphas, L, net)
     sw2, sb2 = net.sigma_w2, net.sigma_b2
     q, qh, q_st, qh_st = [None] * (L + 1), [None] * (L + 1), [None] * (L + 1), [None] * (L + 1)
     qt, qt_st = [None] * (L + 1), [None] * (L + 1)
@@ -315,7 +323,7 @@ def fim_statistics(net, width, outputs=1, samples=1, mu=0.0, alphas=None, qh0_st
 
 # ---------------------------------------------------------------------- Monte Carlo
 def _widths(net, width, outputs, alphas):
-    alphas = _check_alphas(alphas, net.depth)
+    alphas = _check_alphas(alphas, net.depth, net)
     widths = [max(1, int(round(a * width))) for a in alphas] + [outputs]
     if net.weights == "orthogonal" and any(widths[l] > widths[l - 1] for l in range(1, len(widths))):
         # sigma_w O[:rows, :cols] has variance sigma_w^2/rows, not /cols, when a layer widens

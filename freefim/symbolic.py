@@ -60,10 +60,10 @@ import numpy as np
 import sympy as sp
 
 from .activations import get_activation
-from .laws import PointMass, free_product_atoms
+from .laws import PointMass
 from .meanfield import bernoulli_rho
 from .network import WEIGHT_LAWS, Network
-from .numeric import Chain
+from .numeric import Chain, layer_atoms, layer_moments
 
 __all__ = ["SYMPY_FN", "SymbolicChain", "symbolic_chain", "polynomial", "radical_roots", "ClosedForm", "closed_form",
            "series_at_infinity", "z", "G"]
@@ -111,6 +111,8 @@ class SymbolicChain:
     qh0: sp.Expr
     layers: tuple
     parameters: tuple = ()
+    #: width ratios ``c_l = n_l / n_{l+1}`` per layer (``None``: equal widths), as :attr:`freefim.numeric.Chain.ratios`
+    ratios: tuple = None
 
     @property
     def depth(self):
@@ -119,28 +121,30 @@ class SymbolicChain:
     def forward(self):
         """``(Z(t), g_L(t))`` as cancelled rational functions of ``t = z_1``."""
         zz, g = _t, 1 / (_t - self.qh0)
-        for qh, law in self.layers:
+        for l, (qh, law) in enumerate(self.layers):
             s = sp.cancel(law.s_transform(sp.cancel(zz * g - 1))[0])
-            zz, g = sp.cancel(zz / s + qh), sp.cancel(g * s)
+            zz, g = sp.cancel(zz / s), sp.cancel(g * s)
+            c = 1 if self.ratios is None else self.ratios[l]
+            if c != 1:
+                g = sp.cancel(c * g + (1 - c) / zz)
+            zz = sp.cancel(zz + qh)
         return zz, g
 
     def moments(self):
         """Exact ``(m1, m2)`` by the free moment rules (SPEC section 3)."""
         m1, m2 = self.qh0, self.qh0 ** 2
-        for qh, law in self.layers:
+        for l, (qh, law) in enumerate(self.layers):
             r1, r2 = law.moments(2)
-            n1 = m1 * r1
-            n2 = m2 * r1 ** 2 + m1 ** 2 * r2 - n1 ** 2
-            m1, m2 = qh + n1, n2 + 2 * qh * n1 + qh ** 2
+            m1, m2 = layer_moments(m1, m2, r1, r2, qh, 1 if self.ratios is None else self.ratios[l])
         return sp.simplify(m1), sp.simplify(m2)
 
     def atoms(self):
         r"""Atoms of :math:`\mu_L`: Belinschi's rule for :math:`\boxtimes`, a shift for :math:`\boxplus\delta`."""
         values = self.parameter_values(30)
         atoms = PointMass(self.qh0).atoms
-        for qh, law in self.layers:
-            atoms = tuple((sp.simplify(qh + a), m)
-                          for a, m in free_product_atoms(atoms, law.atoms, values))
+        for l, (qh, law) in enumerate(self.layers):
+            c = 1 if self.ratios is None else self.ratios[l]
+            atoms = tuple((sp.simplify(a), sp.simplify(m)) for a, m in layer_atoms(atoms, law.atoms, qh, c, values))
         return atoms
 
     def parameter_values(self, digits):
@@ -155,26 +159,28 @@ class SymbolicChain:
         params = tuple((k, sp.sympify(v).subs(values)) for k, v in self.parameters)
         return SymbolicChain(sp.sympify(self.qh0).subs(values),
                              tuple((sp.sympify(qh).subs(values), law.subs(values)) for qh, law in self.layers),
-                             params)
+                             params, self.ratios)
 
     def numeric(self, values=None):
         """The float :class:`freefim.numeric.Chain` (all symbols must have values)."""
         values = dict(values or {})
-        return Chain(_num(self.qh0, values), [(_num(qh, values), law.numeric(values)) for qh, law in self.layers])
+        return Chain(_num(self.qh0, values), [(_num(qh, values), law.numeric(values)) for qh, law in self.layers],
+                     None if self.ratios is None else [_num(c, values) for c in self.ratios])
 
 
-def symbolic_chain(activation, weights="orthogonal", sigma_w2=2, sigma_b2=0, depth=3, q0=1):
+def symbolic_chain(activation, weights="orthogonal", sigma_w2=2, sigma_b2=0, depth=3, q0=1, widths=None):
     r"""The :class:`SymbolicChain` of a network, from the mean field with sympy arithmetic.
 
     :math:`q_l = \sigma_w^2\hat q_{l-1} + \sigma_b^2`, :math:`\hat q_l = E[\phi(\sqrt{q_l}Z)^2]`
     (Karakida et al. 2019, eq. 9) with the activation's own formulas run on sympy.
     Values that are not rational functions of the symbols (hard-tanh) become placeholder
-    symbols ``qh_l``, ``p_l``; their exact values are in ``chain.parameters``.
+    symbols ``qh_l``, ``p_l``; their exact values are in ``chain.parameters``.  ``widths``: relative layer
+    widths ``n_0..n_L`` (as :meth:`freefim.numeric.Chain.from_layers`, read as exact rationals).
     """
     if isinstance(activation, Network):
         net = activation
-        activation, weights, sigma_w2, sigma_b2, depth, q0 = (net.activation, net.weights, net.sigma_w2,
-                                                              net.sigma_b2, net.depth, net.q0)
+        activation, weights, sigma_w2, sigma_b2, depth, q0, widths = (
+            net.activation, net.weights, net.sigma_w2, net.sigma_b2, net.depth, net.q0, net.widths)
     act = get_activation(activation)
     if not act.piecewise_linear:
         raise ValueError(f"closed forms need a piecewise-linear activation (relu, hardtanh, linear), got {act.name!r}")
@@ -184,7 +190,7 @@ def symbolic_chain(activation, weights="orthogonal", sigma_w2=2, sigma_b2=0, dep
     if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 1:
         raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
     sw2, sb2, qh = _sympify("sigma_w2", sigma_w2, True), _sympify("sigma_b2", sigma_b2), _sympify("q0", q0, True)
-    params, layers, qh0 = [], [], qh
+    params, layers, qh0, rho = [], [], qh, [None]
     for l in range(1, depth):
         q = sw2 * qh + sb2
         qh = sp.sympify(act.second_moment(q, SYMPY_FN))
@@ -196,6 +202,13 @@ def symbolic_chain(activation, weights="orthogonal", sigma_w2=2, sigma_b2=0, dep
             params.append((sp.Symbol(f"p_{l}", positive=True), p))
             p = params[-1][0]
         layers.append((qh, bernoulli_rho(p, sw2, weights)))
+    if widths is not None and len(set(widths)) > 1:
+        if len(widths) != depth + 1:
+            raise ValueError(f"widths must have depth + 1 = {depth + 1} entries, got {len(widths)}")
+        n = [_sympify(f"widths[{i}]", w, True) for i, w in enumerate(widths)]
+        chain = Chain.from_layers([qh0] + [qh for qh, _ in layers], [None] + [law for _, law in layers], sw2,
+                                  weights, n)
+        return SymbolicChain(chain.qh0, chain.layers, tuple(params), chain.ratios)
     return SymbolicChain(qh0, tuple(layers), tuple(params))
 
 
@@ -555,7 +568,7 @@ class ClosedForm:
 RADICAL_DEPTH = {"orthogonal": 4, "gaussian": 3}
 
 
-def closed_form(activation, weights="orthogonal", sigma_w2=2, sigma_b2=sp.Rational(1, 10), depth=3, q0=1):
+def closed_form(activation, weights="orthogonal", sigma_w2=2, sigma_b2=sp.Rational(1, 10), depth=3, q0=1, widths=None):
     r"""The :class:`ClosedForm` of a network (a :class:`~freefim.Network`, or its parameters,
     any of which may be a sympy symbol).  Defaults as :class:`~freefim.Network` and the CLI
     (``sigma_b2 = 1/10``).
@@ -576,4 +589,4 @@ def closed_form(activation, weights="orthogonal", sigma_w2=2, sigma_b2=sp.Ration
     >>> sympy.simplify(cf.moments(1)[0] - cf.subs({s: 2}).moments(1)[0].subs(s, 2))
     0
     """
-    return ClosedForm(symbolic_chain(activation, weights, sigma_w2, sigma_b2, depth, q0))
+    return ClosedForm(symbolic_chain(activation, weights, sigma_w2, sigma_b2, depth, q0, widths))

@@ -156,6 +156,8 @@ def train_online(net, width, lrs, steps, seed=None, init_noise=0.1, test_samples
     lrs = np.asarray(lrs, dtype=float)
     if lrs.ndim != 1 or lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
         raise ValueError(f"learning rates must be a non-empty list of finite numbers > 0, got {lrs!r}")
+    if net.widths is not None:
+        raise ValueError(f"the learning-rate experiment trains networks of one width, got widths {net.widths!r}")
     for name, value in (("steps", steps), ("width", width), ("test_samples", test_samples)):
         if isinstance(value, bool) or int(value) != value or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")

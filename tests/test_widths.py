@@ -109,3 +109,49 @@ def test_monte_carlo_tanh_near_isometry(weights, profile):
     # against each network's own law (its own qh_l and q_l: the limit law's floor qh_{L-1} moves by O(M^-1/2)
     # while the law is concentrated next to it; KS to the limit 0.03 (Gaussian) as for equal widths)
     assert cmp.ks_per_network <= 0.02
+
+
+@pytest.mark.parametrize("act, weights, widths", [("relu", "orthogonal", (2, 3, 1, 2)), ("relu", "gaussian", (2, 3, 1, 2)),
+                                                  ("relu", "gaussian", (4, 3, 2, 1)),
+                                                  ("relu", "orthogonal", (1, 2, 3, 4))])
+def test_closed_form_with_widths_equals_the_solver(act, weights, widths):
+    from freefim.symbolic import closed_form
+
+    net = network(act, weights, widths)
+    cf, spec = closed_form(net), freefim.spectrum(net)
+    lo, hi = spec.support()[0]
+    x = np.linspace(lo, hi, 9)[1:-1]
+    assert np.max(np.abs(cf.density(x) - spec.density(x))) <= 1e-12 * np.max(spec.density(x))
+    values = cf._values()
+    atoms = sorted((float(sp_value(a, values)), float(sp_value(m, values))) for a, m in cf.atoms)
+    assert np.allclose(atoms, [(a.location, a.mass) for a in spec.atoms], rtol=1e-13, atol=1e-15)
+    assert [float(v) for v in cf.moments(2, substitute=True)] == pytest.approx(
+        [spec.moments.m1, spec.moments.m2], rel=1e-13)
+
+
+def sp_value(expr, values):
+    import sympy as sp
+
+    return sp.sympify(expr).subs(values)
+
+
+def test_cli_closed_form_and_stats_with_widths(capsys):
+    args = ["--activation", "relu", "--weights", "gaussian", "--sigma-w2", "2", "--sigma-b2", "0.1", "--depth", "3",
+            "--widths", "2", "3", "1", "2", "--json"]
+    assert main(["closed-form", *args, "--x", "5", "10"]) == 0
+    closed = json.loads(capsys.readouterr().out)
+    assert main(["density", *args, "--x", "5", "10"]) == 0
+    solved = json.loads(capsys.readouterr().out)
+    assert closed["density"] == pytest.approx(solved["density"], rel=1e-12)
+    assert closed["network"]["widths"] == [2, 3, 1, 2] and closed["degree"] == 4
+    # the 2019 statistics with the width ratios alpha_l = n_l / min(n_0..n_{L-1}) of the widths
+    from freefim.statistics import fim_statistics, sample_statistics
+
+    net = freefim.Network("relu", "gaussian", 2.0, 0.1, 3, widths=(2, 3, 1, 2))
+    st = fim_statistics(net, 200, samples=100)
+    same = fim_statistics(net.replace(widths=None), 200, samples=100, alphas=(2, 3, 1))
+    assert (st.kappa1, st.kappa2, st.lambda_max) == (same.kappa1, same.kappa2, same.lambda_max)
+    mc = sample_statistics(net, 200, samples=100, trials=20, seed=0, progress=False)
+    assert abs(np.mean(mc.lambda_max) - st.lambda_max) <= 0.02 * st.lambda_max
+    assert main(["stats", *args, "--alphas", "1", "2", "3"]) == 2
+    assert "width ratios once" in capsys.readouterr().err

@@ -155,3 +155,34 @@ def test_cli_closed_form_and_stats_with_widths(capsys):
     assert abs(np.mean(mc.lambda_max) - st.lambda_max) <= 0.02 * st.lambda_max
     assert main(["stats", *args, "--alphas", "1", "2", "3"]) == 2
     assert "width ratios once" in capsys.readouterr().err
+
+
+def test_jacobian_with_widths_against_monte_carlo():
+    net = freefim.Network("hardtanh", "gaussian", 1.2, 0.1, 3, widths=(1, 2, 1, 1.5))
+    spec = freefim.jacobian_spectrum(net)
+    assert abs(spec.continuous_mass + spec.atom_mass - 1) <= 1e-8
+    # m1 of J J^T = tr(J J^T) / n_L = sigma_w2 prod_l r1_l whatever the widths (E tr(W M W^T) / n_{l+1} =
+    # sigma_w2 tr(M) / n_l for W of n_{l+1} x n_l with variance sigma_w2 / n_l)
+    mf = mean_field(net)
+    r1 = [net.sigma_w2 * net.activation.derivative_moments(mf.q[k])[0] for k in (1, 2)]
+    assert spec.moments.m1 == pytest.approx(net.sigma_w2 * r1[0] * r1[1], rel=1e-12)
+    cmp = compare(net, width=1000, trials=1, seed=2, progress=False, jacobian=True)
+    assert cmp.ks_per_network <= 0.02
+    for atom in cmp.atoms:
+        assert abs(atom["found"] - atom["predicted_per_network"]) <= 0.02
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("weights", ["orthogonal", "gaussian"])
+@pytest.mark.parametrize("act", ["relu", "hardtanh", "tanh"])
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_monte_carlo_every_profile(profile, act, weights):
+    """Issue 18's acceptance grid: KS to each network's own law <= 0.02 and atom masses within 0.02 at base
+    width 1,000 (python -m pytest -m long tests/test_widths.py)."""
+    net = network(act, weights, PROFILES[profile])
+    cmp = compare(net, width=1000, trials=1, seed=3, progress=False)
+    print(f"{profile}/{act}/{weights}: KS own {cmp.ks_per_network:.4f}, atoms "
+          f"{[(round(a['found'], 4), round(a['predicted_per_network'], 4)) for a in cmp.atoms]}")
+    assert cmp.ks_per_network <= 0.02
+    for atom in cmp.atoms:
+        assert abs(atom["found"] - atom["predicted_per_network"]) <= 0.02

@@ -359,6 +359,17 @@ class MarchenkoPastur(Law):
         c = self.scale
         return c / (1 - self.ratio * c * w)
 
+    def density(self, x):
+        r"""The continuous density in closed form, :math:`\frac{\sqrt{(b - x)(x - a)}}{2\pi\lambda c x}` on
+        :math:`[a, b] = c\,[(1 - \sqrt\lambda)^2, (1 + \sqrt\lambda)^2]` (0 elsewhere; float64 arrays): the
+        exact reference for the solver (with ``ratio = 1 / r``, ``scale = r`` the free Poisson law of rate ``r``)."""
+        x = np.asarray(x, dtype=float)
+        lam, c = float(self.ratio), float(self.scale)
+        a, b = c * (1 - math.sqrt(lam)) ** 2, c * (1 + math.sqrt(lam)) ** 2
+        with np.errstate(all="ignore"):
+            out = np.sqrt(np.maximum((b - x) * (x - a), 0)) / (2 * np.pi * lam * c * x)
+        return np.where((x > a) & (x < b), out, 0.0)
+
     def with_numbers(self, convert):
         return MarchenkoPastur(convert(self.ratio), convert(self.scale))
 

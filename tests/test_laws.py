@@ -11,8 +11,8 @@ from freefim.numeric import Spectrum
 
 
 def free_poisson_density(x, rate):
-    a, b = (1 - math.sqrt(rate)) ** 2, (1 + math.sqrt(rate)) ** 2
-    return np.sqrt((x - a) * (b - x)) / (2 * np.pi * x)
+    """The free Poisson law of rate ``rate``: Marchenko-Pastur of ratio ``1 / rate`` and scale ``rate``."""
+    return MarchenkoPastur(ratio=1 / rate, scale=rate).density(x)
 
 
 def fuss_catalan2_density(x):
@@ -33,6 +33,8 @@ def test_mp_times_bernoulli_is_the_free_poisson_law():
     assert np.max(np.abs(spec.density(x) - exact)) <= 1e-12
     assert abs(spec.continuous_mass - 0.5) <= 1e-12
     assert (spec.moments.m1, spec.moments.m2) == (0.5, 0.75)  # rate 1/2: m1 = 1/2, m2 = 1/2 + 1/4
+    # MarchenkoPastur.density against the formula sqrt((x - a)(b - x)) / (2 pi x) of the issue
+    assert np.allclose(exact, np.sqrt((x - a) * (b - x)) / (2 * np.pi * x), rtol=1e-12, atol=0)
     # the same law written as Marchenko-Pastur of ratio 2 and scale 1/2, and with 30 digits
     other = freefim.spectrum(MarchenkoPastur(ratio=2.0, scale=0.5))
     assert np.max(np.abs(other.density(x) - exact)) <= 1e-12

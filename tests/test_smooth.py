@@ -210,20 +210,11 @@ SOFTPLUS_LIKE = Activation.from_callable(lambda u: np.tanh(u) + 0.1 * u, name="t
 
 
 @pytest.mark.parametrize("activation, weights, depth", [
-    ("tanh", "orthogonal", 5), ("erf", "orthogonal", 5), ("sigmoid", "gaussian", 5),
-    ("tanh", "gaussian", 10),
+    ("tanh", "orthogonal", 5), ("erf", "orthogonal", 5), ("sigmoid", "gaussian", 5), ("tanh", "gaussian", 10),
+    pytest.param("tanh", "gaussian", 30, marks=pytest.mark.slow),
+    pytest.param(SOFTPLUS_LIKE, "orthogonal", 5, marks=pytest.mark.slow),
 ])
 def test_mass_and_exact_moments_deeper(activation, weights, depth):
-    sw2 = 4.0 if activation == "sigmoid" else SW2
-    spec = Spectrum(Network(activation, weights, sw2, SB2, depth))
-    assert spec.continuous_mass == pytest.approx(1, abs=1e-8)
-    assert spec.numeric_moment(1) == pytest.approx(float(spec.moments.m1), rel=1e-8)
-    assert spec.numeric_moment(2) == pytest.approx(float(spec.moments.m2), rel=1e-8)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("activation, weights, depth", [("tanh", "gaussian", 30), (SOFTPLUS_LIKE, "orthogonal", 5)])
-def test_mass_and_exact_moments_battery(activation, weights, depth):
     sw2 = 4.0 if activation == "sigmoid" else SW2
     spec = Spectrum(Network(activation, weights, sw2, SB2, depth))
     assert spec.continuous_mass == pytest.approx(1, abs=1e-8)

@@ -1241,8 +1241,10 @@ class Spectrum:
         """Masks of the points exactly on an atom (their density is the mean of the one-sided values)
         and of the points to solve: the others at or above the floor ``qh_{L-1}``
         (``H = qh_{L-1} I + PSD``: no spectrum below it, nothing to solve there)."""
-        on_atom = np.isin(xs, [a.location for a in self._atoms])
         floor = float(self.chain.layers[-1][0]) if self.chain.layers else math.inf
+        # a law of products alone (floor 0: the Jacobian's) has its edge, or a divergence, at 0 itself, where
+        # no root can be solved: there too the mean of the one-sided values
+        on_atom = np.isin(xs, [a.location for a in self._atoms] + ([0.0] if floor == 0 else []))
         return on_atom, (xs >= floor) & ~on_atom
 
     def _density_float(self, x):

@@ -121,3 +121,14 @@ def test_jacobian_sample_is_the_explicit_product():
     assert np.allclose(np.linalg.eigvalsh(J @ J.T), smp.eigenvalues[0], rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="bias"):
         sample(net, 40, seed=3, jacobian=True, bias=True)
+
+
+def test_jacobian_density_at_zero_is_the_one_sided_mean():
+    """x = 0 is the floor of a law of products alone: no root is solved there (z = 0 is a singular point of
+    the chain), the density is the mean of the one-sided values, as on an atom (tanh: a divergence)."""
+    net = freefim.Network("tanh", "gaussian", 1.1, 0.05, depth=3, widths=(1, 2, 2, 1))
+    spec = freefim.jacobian_spectrum(net)
+    at_zero = spec.density(np.array([0.0]))[0]
+    right = spec.density(spec._atom_offset(np.array([0.0])))[0]  # 1e-9 of the law's scale to the right
+    assert right > 100 * spec.density(np.array([0.1]))[0]  # the divergence at 0
+    assert at_zero == right / 2  # and nothing to the left

@@ -505,13 +505,10 @@ def activation_law(activation, q, scale=1):
     :class:`~freefim.activations.Activation`): ``c Bernoulli(p)`` for a piecewise-linear activation, a
     :class:`SmoothLaw` otherwise.  With ``c = sigma_w^2`` it is the layer law :math:`\rho_l` of
     orthogonal weights (Hayase & Karakida 2021)."""
-    from .activations import get_activation
+    from .meanfield import rho_law  # the one builder of rho_l (cached smooth laws); imported here: it imports this module
 
-    act = get_activation(activation)
     q, scale = _positive("q", q), _positive("scale", scale)
-    fn = mpmath.mp if isinstance(q, mpmath.mpf) else math
-    p = act.derivative_law(q, fn)
-    return Bernoulli(p, scale) if p is not None else SmoothLaw(act, q, scale, fn)
+    return rho_law(activation, q, scale, "orthogonal", mpmath.mp if isinstance(q, mpmath.mpf) else math)
 
 
 # ---------------------------------------------------------------------------------------------

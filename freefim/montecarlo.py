@@ -240,7 +240,7 @@ def _dual_matrix(net, width, rng, bias=False, jacobian=False):
         H = weights[1] @ weights[1].T
         qh_terms = np.zeros(net.depth)
     else:  # H = A_L / n_L: the identity terms are (|h_l|^2 + bias) / n_L
-        qh_terms = np.array([float(v @ v) for v in h]) / n[-1] if net.widths is not None else qh
+        qh_terms = qh * (np.array(n[:-1]) / n[-1]) if net.widths is not None else qh  # |h_l|^2 / n_L
         qh_terms = qh_terms + extra / n[-1]
         H = qh_terms[0] * np.eye(n[1])
     p, q = [], []

@@ -797,6 +797,8 @@ class Spectrum:
             raise ValueError(f"Spectrum needs a freefim.Network or a freefim.laws.Law, got {network!r}")
         if dps is not None and (isinstance(dps, bool) or not isinstance(dps, int) or dps < 16):
             raise ValueError(f"dps must be an integer >= 16, got {dps!r}")
+        if jacobian and isinstance(network, Law):
+            raise ValueError(f"jacobian=True needs a freefim.Network (the input-output Jacobian of a network), got {network!r}")
         self.dps = dps
         if isinstance(network, Law):
             self.network, self.law, self.mean_field = None, network, None
@@ -805,7 +807,7 @@ class Spectrum:
             self.network, self.law = network, None
             self.mean_field = mean_field(network)
             self._full_chain = Chain.from_mean_field(self.mean_field, jacobian, network.widths)
-        self.jacobian = bool(jacobian) and self.network is not None
+        self.jacobian = bool(jacobian)
         m1, m2 = (float(v) for v in self._full_chain.moments())
         if not (math.isfinite(m2) and 1e-290 < m1 and m2 < 1e300):
             raise ValueError(f"the spectrum of {self._name()} leaves the float64 range "

@@ -112,7 +112,8 @@ def test_stieltjes_is_herglotz_and_tends_to_minus_one_over_z(law):
     (lambda: MarchenkoPastur(ratio=float("nan")), "ratio"), (lambda: free_product(), "at least one"),
     (lambda: free_product(MarchenkoPastur(), 2.0), "argument 2"), (lambda: shift(MarchenkoPastur(), -1), "shift"),
     (lambda: freefim.spectrum(free_product(MarchenkoPastur() + 1, MarchenkoPastur() + 1)), "two shifted laws"),
-    (lambda: Spectrum("MP"), "Network or a freefim.laws.Law"), (lambda: activation_law("nope", 1.0), "unknown activation"),
+    (lambda: Spectrum("MP"), "Network or a freefim.laws.Law"),
+    (lambda: Spectrum(MarchenkoPastur(), jacobian=True), "jacobian=True needs a freefim.Network"), (lambda: activation_law("nope", 1.0), "unknown activation"),
 ])
 def test_bad_laws_are_refused_by_name(make, message):
     with pytest.raises(ValueError, match=message):

@@ -42,7 +42,7 @@ from .laws import (Bernoulli, FreeProduct, Law, MarchenkoPastur, PointMass, Shif
 from .meanfield import mean_field
 from .quadrature import panel_nodes
 
-__all__ = ["Chain", "Spectrum", "spectrum", "Atom", "Moments", "Peak", "AccuracyWarning"]
+__all__ = ["Chain", "Spectrum", "Atom", "Moments", "Peak", "AccuracyWarning"]
 
 _ULP = 2.0 ** -52
 

@@ -190,7 +190,7 @@ def symbolic_chain(activation, weights="orthogonal", sigma_w2=2, sigma_b2=0, dep
     if isinstance(depth, bool) or not isinstance(depth, numbers.Integral) or depth < 1:
         raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
     sw2, sb2, qh = _sympify("sigma_w2", sigma_w2, True), _sympify("sigma_b2", sigma_b2), _sympify("q0", q0, True)
-    params, layers, qh0, rho = [], [], qh, [None]
+    params, layers, qh0 = [], [], qh
     for l in range(1, depth):
         q = sw2 * qh + sb2
         qh = sp.sympify(act.second_moment(q, SYMPY_FN))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_statistics_vs_width", "plot_lr_sweep", "plot_comparison", "plot_depth_sweep", "plot_jacobian_vs_fim"]
+__all__ = ["plot_statistics_vs_width", "plot_lr_sweep", "plot_comparison", "plot_depth_sweep", "plot_jacobian_vs_fim",
+           "plot_fim_outliers"]
 
 
 def plot_statistics_vs_width(results, title=None):
@@ -209,3 +210,46 @@ def plot_jacobian_vs_fim(networks, width=None, trials=1, seed=0, points=400, bin
                  + (f"; histograms: M = {width}" if width else ""))
     fig.tight_layout()
     return fig, rows
+
+
+def plot_fim_outliers(net, width, classes=1, samples=10, losses=("regression", "softmax"), trials=4, seed=0,
+                      bins=60):
+    r"""The sampled spectra of the FIM of ``T`` samples, one panel per output law, with the outliers of
+    :func:`freefim.statistics.fim_statistics` marked (Karakida, Akaho & Amari, *Pathological spectra*, 2021).
+
+    Each panel is a histogram of the nonzero eigenvalues of the ``CT x CT`` dual FIM of ``trials`` sampled
+    networks on a log axis: the regression spectrum is ``C`` outliers at :math:`\lambda_{max}` plus a bulk at
+    :math:`\alpha(\kappa_1-\kappa_2)M/T`; the softmax outliers are dispersed (their mean and spread over the
+    random logits are shown) and a tail leaves the bulk.  Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from .montecarlo import _rng
+    from .statistics import dual_fim, fim_statistics
+
+    rng = _rng(seed)
+    fig, axes = plt.subplots(1, len(losses), figsize=(5.5 * len(losses), 3.6), squeeze=False)
+    for ax, loss in zip(axes[0], losses):
+        theory = fim_statistics(net, width, classes, samples, loss=loss)
+        eig = np.concatenate([np.linalg.eigvalsh(dual_fim(net, width, classes, samples, rng, loss=loss)[0])
+                              for _ in range(trials)])
+        eig = eig[eig > 1e-12 * eig.max()]
+        edges = np.geomspace(eig.min(), eig.max() * 1.5, bins)
+        ax.hist(eig, bins=edges, color="0.6", label=f"Monte Carlo ({trials} networks, M={width})")
+        for i, value in enumerate(sorted(set(np.round(theory.outliers, 12)), reverse=True)):
+            ax.axvline(value, color="C3", lw=1.2, label="theory: outliers" if i == 0 else None)
+        if loss == "softmax":
+            ax.axvspan(theory.lambda_max - theory.lambda_max_sd, theory.lambda_max + theory.lambda_max_sd,
+                       color="C3", alpha=0.15, label=r"$\lambda_{max}$ $\pm$ sd over logits")
+        elif samples > 1:
+            op = theory.order
+            ax.axvline(op.alpha * (op.kappa1 - op.kappa2) * width / samples, color="C0", ls="--",
+                       label=r"theory: bulk $\alpha(\kappa_1-\kappa_2)M/T$")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("eigenvalue")
+        ax.set_title(f"{loss}, C={classes}, T={samples}")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{net.activation.name}/{net.weights} ({net.sigma_w2:g}, {net.sigma_b2:g}), L={net.depth}")
+    fig.tight_layout()
+    return fig

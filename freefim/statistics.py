@@ -33,6 +33,13 @@ with the two-dimensional Gaussian integral
     \lambda_{max} = \alpha\Big(\frac{T-1}{T}\kappa_2 + \frac{\kappa_1}{T}\Big) M,\quad
     \eta_c = \frac{2(1+\mu)}{\lambda_{max}}.
 
+Softmax outputs (cross-entropy over ``C`` classes) weight each sample's Jacobian by the Fisher information
+of the output law, :math:`F = \frac1T\sum_t J_t^T(\mathrm{diag}\,p_t - p_tp_t^T)J_t`; the logits stay
+Gaussian and random at infinite width, so its outliers are random and dispersed (Karakida, Akaho & Amari,
+*Pathological spectra of the Fisher information metric and its variants*, Neural Computation 2021):
+:func:`fim_statistics` with ``loss="softmax"``.  The neural tangent kernel :math:`\Theta = JJ^T/M` of the same
+networks shares the regression FIM's outliers (:func:`ntk_statistics`).
+
 The Monte Carlo side never builds the ``P x P`` matrix: the nonzero spectrum of
 ``F`` is that of the ``CT x CT`` dual matrix :math:`F^* = J J^T / T` (``J``: the
 ``CT x P`` Jacobian of the weights), assembled layer by layer from backpropagated
@@ -47,12 +54,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import integrate, special, stats
+from scipy.sparse import linalg as sparse_linalg
 
 from .montecarlo import _rng, blas_threads, draw_input, draw_weight
 from .progress import Progress
 
-__all__ = ["OrderParameters", "FIMStatistics", "MonteCarloStatistics", "order_parameters", "fim_statistics",
-           "gauss_average", "gauss_cross_average", "cross_moment", "dual_fim", "dual_fim_from_weights", "sample_statistics"]
+__all__ = ["OrderParameters", "FIMStatistics", "MonteCarloStatistics", "NTKStatistics", "MonteCarloNTK", "LOSSES",
+           "order_parameters", "fim_statistics", "ntk_statistics", "mean_field_dual", "output_factor",
+           "gauss_average", "gauss_cross_average", "cross_moment", "jacobian_gram", "dual_fim",
+           "dual_fim_from_weights", "sample_statistics", "sample_ntk"]
 
 #: Gauss-Hermite nodes used for activations without a closed form (smooth ones, e.g. tanh)
 QUADRATURE_NODES = 160
@@ -250,16 +260,128 @@ def order_parameters(net, alphas=None, qh0_st=0.0):
                            alphas, alpha, kappa1, kappa2)
 
 
+# ---------------------------------------------------------------------- output laws
+#: the two output laws: ``regression`` (linear outputs, Gaussian noise of unit variance) and
+#: ``softmax`` (cross-entropy over ``C`` classes; ``C = 1`` is the logistic output)
+LOSSES = ("regression", "softmax")
+
+#: draws of the Gaussian logits for the softmax expectations of the mean-field theory (see fim_statistics)
+SOFTMAX_DRAWS = 1 << 16
+
+
+def _check_loss(loss):
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    return loss
+
+
+def output_factor(logits, loss):
+    r"""A factor :math:`B` of the Fisher information :math:`Q = BB^T` of the output law in the logits ``u``.
+
+    * regression: :math:`Q = I_C`, :math:`B = I_C`;
+    * softmax, ``C >= 2``: :math:`Q = \mathrm{diag}(p) - pp^T`, :math:`p = \mathrm{softmax}(u)`,
+      :math:`B = \mathrm{diag}(\sqrt p) - p\sqrt p^T` (so :math:`Q\mathbf 1 = 0`: rank ``C - 1``);
+    * softmax, ``C = 1`` (logistic output :math:`\sigma(u)`): :math:`Q = \sigma(u)(1-\sigma(u))`.
+
+    ``logits`` has shape ``(..., C)``; the result ``(..., C, C)``.  The FIM of ``T`` samples is
+    :math:`F = \frac1T\sum_t J_t^T Q_t J_t` (Karakida, Akaho & Amari, *Pathological spectra*, 2021, Sec. 2).
+
+    >>> import numpy as np
+    >>> B = output_factor(np.array([0.0, 0.0]), "softmax")
+    >>> B @ B.T
+    array([[ 0.25, -0.25],
+           [-0.25,  0.25]])
+    """
+    u = np.asarray(logits, dtype=float)
+    C = u.shape[-1]
+    if _check_loss(loss) == "regression":
+        return np.broadcast_to(np.eye(C), u.shape + (C,)).copy()
+    if C == 1:
+        p = special.expit(u)
+        return np.sqrt(p * (1 - p))[..., None]
+    p = special.softmax(u, axis=-1)
+    r = np.sqrt(p)
+    return r[..., :, None] * np.eye(C) - p[..., :, None] * r[..., None, :]
+
+
+def _weighted_dual(gram, factors, samples):
+    r""":math:`\frac1T B^T G B` for the ``CT x CT`` Gram matrix ``G`` (rows ``(t, k)``) and ``factors`` ``B_t`` (T, C, C)."""
+    T, C = factors.shape[0], factors.shape[1]
+    G = gram.reshape(T, C, T, C)
+    return np.einsum("tka,tksl,slb->tasb", factors, G, factors, optimize=True).reshape(T * C, T * C) / samples
+
+
+def _gaussian_logits(op, classes, samples, draws, rng):
+    r"""``draws`` sets of the ``T x C`` logits of one network at infinite width: independent over classes,
+    :math:`\mathrm{Cov}(u_k(t), u_k(s)) = q_L\delta_{ts} + q^{st}_L(1-\delta_{ts})`."""
+    L = len(op.q) - 1
+    q, q_st = op.q[L], op.q_st[L]
+    z = rng.standard_normal((draws, samples, classes))
+    common = rng.standard_normal((draws, 1, classes))
+    spread = math.sqrt(max(q - q_st, 0.0))
+    mean_var = max(q - q_st + samples * q_st, 0.0)  # variance of the sample mean direction, times T
+    return spread * (z - z.mean(axis=1, keepdims=True)) + math.sqrt(mean_var / samples) * common
+
+
+def _sample_kernel(kappa1, kappa2, samples):
+    """The ``T x T`` kernel :math:`K = (\\kappa_1-\\kappa_2)I + \\kappa_2 11^T` of the mean-field Gram matrix."""
+    return (kappa1 - kappa2) * np.eye(samples) + kappa2
+
+
+def mean_field_dual(op, width, logits, loss="regression"):
+    r"""The ``CT x CT`` dual FIM of the mean-field limit for given logits ``(T, C)``.
+
+    At large width the Jacobian Gram matrix concentrates, :math:`JJ^T \to M\alpha\,(K\otimes I_C)` with
+    :math:`K = (\kappa_1-\kappa_2)I_T + \kappa_2\mathbf 1\mathbf 1^T` (Karakida, Akaho & Amari 2019, eqs. 13, 15),
+    so :math:`F^* = \frac{M\alpha}{T} B^T (K\otimes I_C) B` with the factors ``B_t`` of :func:`output_factor`.
+    The logits stay random (they are O(1)): for softmax the spectrum is random even at infinite width.
+    """
+    logits = np.asarray(logits, dtype=float)
+    T, C = logits.shape
+    G = width * op.alpha * np.kron(_sample_kernel(op.kappa1, op.kappa2, T), np.eye(C))
+    return _weighted_dual(G, output_factor(logits, loss), T)
+
+
+def _top_eigenvalues(op, width, logits, loss, k):
+    r"""The ``k`` largest eigenvalues of :func:`mean_field_dual`, by Lanczos on its structure when it is large:
+    :math:`F^* = \frac{M\alpha}{T}\big((\kappa_1-\kappa_2)B^TB + \kappa_2 VV^T\big)`, ``B`` block diagonal,
+    :math:`V = B^T(\mathbf 1\otimes I_C)`, applied in :math:`O(TC^2)` per product."""
+    T, C = logits.shape
+    if T * C <= 400 or k >= T * C - 1:
+        return np.linalg.eigvalsh(mean_field_dual(op, width, logits, loss))[::-1][:k]
+    B = output_factor(logits, loss)
+    BtB = np.swapaxes(B, -1, -2) @ B
+    scale = width * op.alpha / T
+    c_diag, c_low = scale * (op.kappa1 - op.kappa2), scale * op.kappa2
+
+    def matvec(x):
+        x = x.reshape(T, C)
+        return (c_diag * np.einsum("tab,tb->ta", BtB, x)
+                + c_low * np.einsum("tka,k->ta", B, np.einsum("tkb,tb->k", B, x))).ravel()
+
+    op_ = sparse_linalg.LinearOperator((T * C, T * C), matvec=matvec, dtype=float)
+    values = sparse_linalg.eigsh(op_, k=k, which="LA", tol=1e-12, return_eigenvectors=False)
+    return np.sort(values)[::-1]
+
+
+def _n_outliers(loss, classes):
+    return classes if loss == "regression" else max(classes - 1, 1)
+
+
 @dataclass(frozen=True)
 class FIMStatistics:
-    r"""Mean-field FIM statistics for width ``M``, ``C`` outputs and ``T`` samples.
+    r"""Mean-field FIM statistics for width ``M``, ``C`` outputs (classes) and ``T`` samples.
 
     ``m`` (mean eigenvalue), ``s`` (second moment), ``lambda_max``, ``eta_c``
-    (critical learning rate with momentum ``mu``), ``fisher_rao``
-    (:math:`\langle\theta^T F\theta\rangle = \sigma_w^2 C \sum_l \tilde q_l \hat q_{l-1}`, which is
+    (critical learning rate with momentum ``mu``), ``outliers`` (the largest eigenvalues, as many
+    as there are outliers: ``C`` for regression, ``C - 1`` for softmax, 1 for the logistic output;
+    for softmax the mean over the random logits, ``lambda_max_sd`` their spread),
+    ``fisher_rao`` (regression only, else ``None``:
+    :math:`\langle\theta^T F\theta\rangle = \sigma_w^2 C \sum_l \tilde q_l \hat q_{l-1}`, which is
     :math:`\sigma_w^2 (L-1) C \kappa_1` for uniform widths and below the bound
-    :math:`\sigma_w^2 (\alpha/\alpha_{min}) C\kappa_1` of Theorem 5 otherwise) and
-    ``n_params`` :math:`P = \alpha M^2` of the theory.
+    :math:`\sigma_w^2 (\alpha/\alpha_{min}) C\kappa_1` of Theorem 5 otherwise),
+    ``n_params`` :math:`P = \alpha M^2` of the theory and ``integration_se``: the standard errors of the
+    sampled Gaussian integrals behind the softmax values (zero for regression, which is exact).
     """
 
     width: int
@@ -275,14 +397,19 @@ class FIMStatistics:
     fisher_rao: float
     n_params: float
     order: OrderParameters
+    loss: str = "regression"
+    outliers: tuple = ()
+    lambda_max_sd: float = 0.0
+    integration_se: dict = None
 
     def as_dict(self):
         op = self.order
-        return dict(width=self.width, outputs=self.outputs, samples=self.samples, mu=self.mu,
+        return dict(loss=self.loss, width=self.width, outputs=self.outputs, samples=self.samples, mu=self.mu,
                     kappa1=self.kappa1, kappa2=self.kappa2, m=self.m, s=self.s, lambda_max=self.lambda_max,
-                    eta_c=self.eta_c, fisher_rao=self.fisher_rao, n_params=self.n_params, alpha=op.alpha,
-                    alphas=op.alphas, order_parameters=dict(q=op.q, qh=op.qh, qt=op.qt, q_st=op.q_st,
-                                                            qh_st=op.qh_st, qt_st=op.qt_st))
+                    lambda_max_sd=self.lambda_max_sd, outliers=list(self.outliers), eta_c=self.eta_c,
+                    fisher_rao=self.fisher_rao, n_params=self.n_params, alpha=op.alpha, alphas=op.alphas,
+                    integration_se=dict(self.integration_se or {}),
+                    order_parameters=dict(q=op.q, qh=op.qh, qt=op.qt, q_st=op.q_st, qh_st=op.qh_st, qt_st=op.qt_st))
 
 
 def _positive_int(name, value):
@@ -291,14 +418,45 @@ def _positive_int(name, value):
     return int(value)
 
 
-def fim_statistics(net, width, outputs=1, samples=1, mu=0.0, alphas=None, qh0_st=0.0):
-    r"""Mean, second moment and maximum of the FIM eigenvalues (Theorems 1, 3, 4, 5, 7).
+def _softmax_traces(op, classes, loss, draws, rng):
+    r"""Means and standard errors of :math:`\mathrm{tr}\,Q(u)`, :math:`\mathrm{tr}\,Q(u)^2` and
+    :math:`\mathrm{tr}\,Q(u)Q(v)` over the logits of two samples (correlation :math:`q^{st}_L/q_L`)."""
+    pair = _gaussian_logits(op, classes, 2, draws, rng)
+    Bu, Bv = output_factor(pair[:, 0], loss), output_factor(pair[:, 1], loss)
+    Qu, Qv = Bu @ np.swapaxes(Bu, -1, -2), Bv @ np.swapaxes(Bv, -1, -2)
+    values = {"tr_Q": np.trace(Qu, axis1=-2, axis2=-1), "tr_Q2": np.sum(Qu * Qu, axis=(-2, -1)),
+              "tr_QQ": np.sum(Qu * Qv, axis=(-2, -1))}
+    return {k: (float(v.mean()), float(v.std(ddof=1) / math.sqrt(draws))) for k, v in values.items()}
+
+
+def fim_statistics(net, width, outputs=1, samples=1, mu=0.0, alphas=None, qh0_st=0.0, loss="regression",
+                   seed=0, draws=None):
+    r"""Mean, second moment and largest eigenvalues of the FIM of ``T`` samples (regression or softmax).
+
+    Regression (Karakida, Akaho & Amari 2019, Theorems 1, 3, 4, 7):
 
     .. math::
 
         m = \frac{C\kappa_1}{M},\quad s = C\alpha\Big(\frac{T-1}{T}\kappa_2^2+\frac{\kappa_1^2}{T}\Big),\quad
         \lambda_{max} = \alpha\Big(\frac{T-1}{T}\kappa_2+\frac{\kappa_1}{T}\Big)M,\quad
-        \eta_c = \frac{2(1+\mu)}{\lambda_{max}}.
+        \eta_c = \frac{2(1+\mu)}{\lambda_{max}},
+
+    with ``C`` outliers :math:`\lambda_{max}` and :math:`C(T-1)` eigenvalues :math:`\alpha(\kappa_1-\kappa_2)M/T`
+    (the eigenvalues of the mean-field dual :func:`mean_field_dual`).  Softmax cross-entropy
+    (Karakida, Akaho & Amari, *Pathological spectra of the Fisher information metric and its variants*,
+    Neural Computation 2021, Sec. 3.2), with :math:`Q_t = \mathrm{diag}(p_t) - p_tp_t^T` at the logits
+    :math:`u(t)`, Gaussian at infinite width (variance :math:`q_L`, covariance :math:`q^{st}_L` between samples):
+
+    .. math::
+
+        m = \frac{\kappa_1}{M} E\,\mathrm{tr}\,Q,\quad
+        s = \alpha\Big(\frac{\kappa_1^2}{T} E\,\mathrm{tr}\,Q_t^2 + \frac{T-1}{T}\kappa_2^2\,E\,\mathrm{tr}\,Q_tQ_s\Big),
+
+    and the ``C - 1`` outliers are the largest eigenvalues of
+    :math:`\frac{M\alpha}{T}Q^{1/2}(K\otimes I_C)Q^{1/2}`; they are random through the logits (the
+    softmax disperses them), and ``lambda_max``/``outliers`` are their means over ``draws`` logit draws
+    (``lambda_max_sd`` the spread).  These Gaussian integrals have no closed form: they are sampled
+    (``SOFTMAX_DRAWS`` draws, seeded by ``seed``) and their standard errors are ``integration_se``.
 
     Examples
     --------
@@ -310,15 +468,93 @@ def fim_statistics(net, width, outputs=1, samples=1, mu=0.0, alphas=None, qh0_st
     width = _positive_int("width", width)
     C = _positive_int("outputs", outputs)
     T = _positive_int("samples", samples)
+    _check_loss(loss)
     if isinstance(mu, bool) or not isinstance(mu, numbers.Real) or not 0 <= mu < 1:
         raise ValueError(f"momentum mu must be in [0, 1), got {mu!r}")
+    if draws is not None:
+        draws = _positive_int("draws", draws)
     op = order_parameters(net, alphas, qh0_st)
     k1, k2, a = op.kappa1, op.kappa2, op.alpha
-    lam = a * ((T - 1) / T * k2 + k1 / T) * width
-    fr = net.sigma_w2 * C * sum(op.qt[l] * op.qh[l - 1] for l in range(1, net.depth + 1))
-    return FIMStatistics(width, C, T, float(mu), k1, k2, C * k1 / width,
-                         C * a * ((T - 1) / T * k2 ** 2 + k1 ** 2 / T), lam, 2 * (1 + mu) / lam, fr,
-                         a * width ** 2, op)
+    n_out = _n_outliers(loss, C)
+    if loss == "regression":
+        top, rest = a * (k1 + (T - 1) * k2) * width / T, a * (k1 - k2) * width / T
+        lam = max(top, rest) if T > 1 else top
+        m, s = C * k1 / width, C * a * ((T - 1) / T * k2 ** 2 + k1 ** 2 / T)
+        outliers, sd, se = (lam,) * C, 0.0, {}
+        fr = net.sigma_w2 * C * sum(op.qt[l] * op.qh[l - 1] for l in range(1, net.depth + 1))
+    else:
+        rng = np.random.default_rng(seed)
+        tr = _softmax_traces(op, C, loss, SOFTMAX_DRAWS, rng)
+        m = k1 * tr["tr_Q"][0] / width
+        s = a * (k1 ** 2 * tr["tr_Q2"][0] / T + (T - 1) / T * k2 ** 2 * tr["tr_QQ"][0])
+        draws = draws or 400
+        logits = _gaussian_logits(op, C, T, draws, rng)
+        tops = np.array([_top_eigenvalues(op, width, u, loss, n_out) for u in logits])
+        outliers = tuple(float(v) for v in tops.mean(axis=0))
+        lam, sd = outliers[0], float(tops[:, 0].std(ddof=1))
+        se = {"m": k1 * tr["tr_Q"][1] / width,
+              "s": a * math.hypot(k1 ** 2 * tr["tr_Q2"][1] / T, (T - 1) / T * k2 ** 2 * tr["tr_QQ"][1]),
+              "lambda_max": sd / math.sqrt(draws)}
+        fr = None
+    return FIMStatistics(width, C, T, float(mu), k1, k2, m, s, lam, 2 * (1 + mu) / lam, fr, a * width ** 2, op,
+                         loss, outliers, sd, se)
+
+
+@dataclass(frozen=True)
+class NTKStatistics:
+    r"""Mean-field statistics of the neural tangent kernel :math:`\Theta = JJ^T/M` of ``T`` samples.
+
+    ``mean`` and ``second_moment`` of the ``CT`` eigenvalues of the ``CT x CT`` kernel, ``lambda_max``
+    (``C``-fold), ``lambda_rest`` (the other :math:`C(T-1)` eigenvalues), and ``lambda_max_samples``: the
+    largest eigenvalue of the ``T x T`` Gram matrix :math:`\sum_k J_k J_k^T / M` of the per-sample Jacobians.
+    """
+
+    outputs: int
+    samples: int
+    kappa1: float
+    kappa2: float
+    mean: float
+    second_moment: float
+    lambda_max: float
+    lambda_rest: float
+    lambda_max_samples: float
+    order: OrderParameters
+
+    def as_dict(self):
+        op = self.order
+        return dict(outputs=self.outputs, samples=self.samples, kappa1=self.kappa1, kappa2=self.kappa2,
+                    mean=self.mean, second_moment=self.second_moment, lambda_max=self.lambda_max,
+                    lambda_rest=self.lambda_rest, lambda_max_samples=self.lambda_max_samples, alpha=op.alpha,
+                    alphas=op.alphas)
+
+
+def ntk_statistics(net, outputs=1, samples=1, alphas=None, qh0_st=0.0):
+    r"""The NTK :math:`\Theta = JJ^T/M` (``CT x CT``, weights only) in the mean-field limit.
+
+    :math:`\Theta \to \alpha (K\otimes I_C)`, :math:`K = (\kappa_1-\kappa_2)I_T+\kappa_2\mathbf 1\mathbf 1^T`
+    (Karakida, Akaho & Amari, *Pathological spectra*, 2021, Sec. 5; Jacot et al. 2018), so
+
+    .. math::
+
+        \text{mean} = \alpha\kappa_1,\quad \text{second moment} = \alpha^2(\kappa_1^2 + (T-1)\kappa_2^2),\quad
+        \lambda_{max} = \alpha(\kappa_1 + (T-1)\kappa_2)\ (C\text{-fold}),\quad
+        \lambda_{rest} = \alpha(\kappa_1-\kappa_2).
+
+    The NTK shares the FIM's outliers: the regression dual FIM is :math:`F^* = \frac{M}{T}\Theta`.
+    The ``T x T`` Gram matrix summed over outputs is :math:`C\alpha K`.
+
+    >>> from freefim import Network
+    >>> nt = ntk_statistics(Network("linear", "gaussian", 1.0, 0.1, depth=3), samples=100)
+    >>> round(nt.mean, 6), round(nt.lambda_max, 6)
+    (3.3, 33.0)
+    """
+    C = _positive_int("outputs", outputs)
+    T = _positive_int("samples", samples)
+    op = order_parameters(net, alphas, qh0_st)
+    k1, k2, a = op.kappa1, op.kappa2, op.alpha
+    top, rest = a * (k1 + (T - 1) * k2), a * (k1 - k2)
+    lam = max(top, rest) if T > 1 else top
+    return NTKStatistics(C, T, k1, k2, a * k1, a * a * (k1 ** 2 + (T - 1) * k2 ** 2), lam, rest, C * lam, op)
 
 
 # ---------------------------------------------------------------------- Monte Carlo
@@ -331,19 +567,12 @@ def _widths(net, width, outputs, alphas):
     return widths
 
 
-def dual_fim_from_weights(activation, weights, inputs, biases=None):
-    r"""The ``CT x CT`` dual FIM :math:`F^* = J J^T / T` of given weights (no biases in ``J``).
+def jacobian_gram(activation, weights, inputs, biases=None):
+    r"""The ``CT x CT`` Gram matrix :math:`JJ^T` of the weight Jacobian of the logits, and the logits ``(T, C)``.
 
-    Parameters
-    ----------
-    activation : Activation
-    weights : list of arrays
-        ``weights[l-1]`` is :math:`W_l` (``M_l x M_{l-1}``), ``l = 1..L``; ``C = M_L``.
-    inputs : array (T, M_0)
-    biases : list of arrays, optional
-
-    Rows/columns are ordered ``(t, k)`` (sample-major).  Backprop
-    :math:`\delta^{l}_k = \phi'(u_l)\odot W_{l+1}^T\delta^{l+1}_k`, :math:`\delta^L_k = e_k`, and
+    ``weights[l-1]`` is :math:`W_l` (``M_l x M_{l-1}``), ``l = 1..L``; ``C = M_L``; rows and columns are
+    ordered ``(t, k)`` (sample-major).  Backprop :math:`\delta^{l}_k = \phi'(u_l)\odot W_{l+1}^T\delta^{l+1}_k`,
+    :math:`\delta^L_k = e_k`, and
 
     .. math::
 
@@ -360,18 +589,48 @@ def dual_fim_from_weights(activation, weights, inputs, biases=None):
         u = h[-1] @ weights[l].T + biases[l]
         dphi.append(activation.dphi(u))
         h.append(activation.phi(u))
+    logits = h[-1] @ weights[-1].T + biases[-1]
     delta = np.broadcast_to(np.eye(C), (T, C, C))  # delta[t, k, :] at the output layer
-    K = np.zeros((T * C, T * C))
+    G = np.zeros((T * C, T * C))
     for l in range(L, 0, -1):
         gram = h[l - 1] @ h[l - 1].T
         d2 = delta.reshape(T * C, -1)
-        K += (d2 @ d2.T) * np.kron(gram, np.ones((C, C)))
+        G += (d2 @ d2.T) * np.kron(gram, np.ones((C, C)))
         if l > 1:
             delta = (delta @ weights[l - 1]) * dphi[l - 2][:, None, :]
-    return K / T
+    return G, logits
 
 
-def dual_fim(net, width, outputs=1, samples=1, rng=None, alphas=None):
+def dual_fim_from_weights(activation, weights, inputs, biases=None, loss="regression"):
+    r"""The ``CT x CT`` dual FIM :math:`F^* = \frac1T B^T JJ^T B` of given weights (no biases in ``J``).
+
+    ``B = diag(B_t)`` with the factors of :func:`output_factor` (``I`` for regression), so that the
+    nonzero spectrum of :math:`F^*` is that of :math:`F = \frac1T\sum_t J_t^T Q_t J_t` (``P x P``, never
+    formed); :func:`jacobian_gram` gives :math:`JJ^T`.
+    """
+    G, logits = jacobian_gram(activation, weights, inputs, biases)
+    return _weighted_dual(G, output_factor(logits, loss), inputs.shape[0])
+
+
+def _draw_network(net, width, outputs, samples, rng, alphas):
+    """Weights, biases, ``T`` inputs and the weight count ``P`` of one sampled network."""
+    widths = _widths(net, width, outputs, alphas)
+    inputs = np.stack([draw_input(widths[0], net.q0, rng) for _ in range(samples)])
+    weights, biases = [], []
+    for l in range(1, net.depth + 1):
+        weights.append(draw_weight(net.weights, net.sigma_w2, widths[l], widths[l - 1], rng))
+        biases.append(rng.standard_normal(widths[l]) * math.sqrt(net.sigma_b2))
+    return weights, biases, inputs, sum(widths[l] * widths[l - 1] for l in range(1, net.depth + 1))
+
+
+def _sample_fim(net, width, outputs, samples, rng, alphas, loss):
+    """One sampled dual FIM, its weight count and its logits ``(T, C)``."""
+    weights, biases, inputs, n_params = _draw_network(net, width, outputs, samples, rng, alphas)
+    G, logits = jacobian_gram(net.activation, weights, inputs, biases)
+    return _weighted_dual(G, output_factor(logits, loss), samples), n_params, logits
+
+
+def dual_fim(net, width, outputs=1, samples=1, rng=None, alphas=None, loss="regression"):
     r"""Draw one network and ``T`` inputs; return ``(F_star, n_params)``.
 
     Widths :math:`M_l = \mathrm{round}(\alpha_l M)`, ``C`` outputs; weights via
@@ -379,20 +638,23 @@ def dual_fim(net, width, outputs=1, samples=1, rng=None, alphas=None):
     (:math:`|x|^2/M_0 = q_0`, independent directions).  ``n_params`` is the exact
     number of weights :math:`\sum_{l=1}^L M_l M_{l-1}`.
     """
-    rng = _rng(rng)
-    widths = _widths(net, width, outputs, alphas)
-    inputs = np.stack([draw_input(widths[0], net.q0, rng) for _ in range(samples)])
-    weights, biases = [], []
-    for l in range(1, net.depth + 1):
-        weights.append(draw_weight(net.weights, net.sigma_w2, widths[l], widths[l - 1], rng))
-        biases.append(rng.standard_normal(widths[l]) * math.sqrt(net.sigma_b2))
-    n_params = sum(widths[l] * widths[l - 1] for l in range(1, net.depth + 1))
-    return dual_fim_from_weights(net.activation, weights, inputs, biases), n_params
+    _check_loss(loss)
+    return _sample_fim(net, width, outputs, samples, _rng(rng), alphas, loss)[:2]
+
+
+def _summary(obj, names):
+    out = {}
+    for name in names:
+        v = getattr(obj, name)
+        out[name] = (float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan"))
+    return out
 
 
 @dataclass(frozen=True)
 class MonteCarloStatistics:
-    """Per-trial ``m``, ``s``, ``lambda_max`` of sampled networks (arrays of length ``trials``)."""
+    """Per-trial ``m``, ``s``, ``lambda_max`` of sampled networks (arrays of length ``trials``), ``top``:
+    the largest eigenvalues of each trial (``trials x n``, ``n`` the number of outliers plus one), and
+    ``given_logits``: the mean-field ``m``, ``s``, ``lambda_max`` at each trial's own logits."""
 
     width: int
     outputs: int
@@ -400,32 +662,83 @@ class MonteCarloStatistics:
     m: np.ndarray
     s: np.ndarray
     lambda_max: np.ndarray
+    loss: str = "regression"
+    top: np.ndarray = None
+    given_logits: dict = None
 
     def summary(self):
         """``{name: (mean, standard error)}`` over trials."""
-        out = {}
-        for name in ("m", "s", "lambda_max"):
-            v = getattr(self, name)
-            out[name] = (float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan"))
-        return out
+        return _summary(self, ("m", "s", "lambda_max"))
 
 
-def sample_statistics(net, width, outputs=1, samples=1, trials=10, seed=None, alphas=None, progress=None):
+def _sampling_args(width, trials, outputs, samples):
+    return (_positive_int("width", width), _positive_int("trials", trials), _positive_int("outputs", outputs),
+            _positive_int("samples", samples))
+
+
+def sample_statistics(net, width, outputs=1, samples=1, trials=10, seed=None, alphas=None, progress=None,
+                      loss="regression"):
     r"""Monte Carlo of :math:`m = \mathrm{tr}F/P`, :math:`s = \mathrm{tr}F^2/P`, :math:`\lambda_{max}`.
 
     Each trial draws a network and ``T`` inputs (:func:`dual_fim`) and uses
     :math:`\mathrm{tr}F = \mathrm{tr}F^*`, :math:`\mathrm{tr}F^2 = \|F^*\|_F^2`,
     :math:`\lambda_{max}(F) = \lambda_{max}(F^*)`, with ``P`` the exact weight count.
+    ``given_logits`` holds, per trial, the mean-field values of ``m``, ``s`` and ``lambda_max`` at that
+    network's own logits (:func:`mean_field_dual`): for softmax the logits are random even at infinite width,
+    so the difference to these isolates the finite-width error.
     """
-    width = _positive_int("width", width)
-    trials = _positive_int("trials", trials)
-    outputs, samples = _positive_int("outputs", outputs), _positive_int("samples", samples)
+    width, trials, outputs, samples = _sampling_args(width, trials, outputs, samples)
+    _check_loss(loss)
     rng = _rng(seed)
-    m, s, lam = np.empty(trials), np.empty(trials), np.empty(trials)
+    n_top = min(_n_outliers(loss, outputs) + 1, outputs * samples)
+    op = order_parameters(net, alphas)
+    m, s, lam, top = np.empty(trials), np.empty(trials), np.empty(trials), np.empty((trials, n_top))
+    given = np.empty((3, trials))
     with blas_threads(width), Progress(trials, f"stats M={width}", enabled=progress) as bar:
         for i in range(trials):
-            F, P = dual_fim(net, width, outputs, samples, rng, alphas)
+            F, P, logits = _sample_fim(net, width, outputs, samples, rng, alphas, loss)
             m[i], s[i] = np.trace(F) / P, np.sum(F * F) / P
-            lam[i] = np.linalg.eigvalsh(F)[-1]
+            top[i] = np.linalg.eigvalsh(F)[::-1][:n_top]
+            lam[i] = top[i, 0]
+            R, P_theory = mean_field_dual(op, width, logits, loss), op.alpha * width ** 2
+            given[:, i] = (np.trace(R) / P_theory, np.sum(R * R) / P_theory,
+                           _top_eigenvalues(op, width, logits, loss, 1)[0])
             bar.update()
-    return MonteCarloStatistics(width, outputs, samples, m, s, lam)
+    return MonteCarloStatistics(width, outputs, samples, m, s, lam, loss, top,
+                                dict(zip(("m", "s", "lambda_max"), given)))
+
+
+@dataclass(frozen=True)
+class MonteCarloNTK:
+    """Per-trial NTK statistics of sampled networks (arrays of length ``trials``), as in :class:`NTKStatistics`."""
+
+    width: int
+    outputs: int
+    samples: int
+    mean: np.ndarray
+    second_moment: np.ndarray
+    lambda_max: np.ndarray
+    lambda_max_samples: np.ndarray
+
+    def summary(self):
+        """``{name: (mean, standard error)}`` over trials."""
+        return _summary(self, ("mean", "second_moment", "lambda_max", "lambda_max_samples"))
+
+
+def sample_ntk(net, width, outputs=1, samples=1, trials=10, seed=None, alphas=None, progress=None):
+    r"""Monte Carlo of the NTK :math:`\Theta = JJ^T/M` (:func:`jacobian_gram`) of sampled networks: the mean and
+    second moment of its ``CT`` eigenvalues (:math:`\mathrm{tr}\,\Theta/CT`, :math:`\|\Theta\|_F^2/CT`), its
+    largest eigenvalue and that of the ``T x T`` Gram matrix :math:`\sum_k J_kJ_k^T/M`."""
+    width, trials, outputs, samples = _sampling_args(width, trials, outputs, samples)
+    rng = _rng(seed)
+    out = np.empty((4, trials))
+    with blas_threads(width), Progress(trials, f"ntk M={width}", enabled=progress) as bar:
+        for i in range(trials):
+            weights, biases, inputs, _ = _draw_network(net, width, outputs, samples, rng, alphas)
+            theta = jacobian_gram(net.activation, weights, inputs, biases)[0] / width
+            per_sample = np.einsum("tksk->ts", theta.reshape(samples, outputs, samples, outputs))
+            n = outputs * samples
+            out[:, i] = (np.trace(theta) / n, np.sum(theta * theta) / n, np.linalg.eigvalsh(theta)[-1],
+                         np.linalg.eigvalsh(per_sample)[-1])
+            bar.update()
+    return MonteCarloNTK(width, outputs, samples, *out)

@@ -53,7 +53,7 @@ INTEGER_LIMITS = {
     "trials": (0, 10 ** 5, "--trials"),
     "seed": (0, 2 ** 63 - 1, "--seed"),
     "dps": (16, 1000, "--dps"),
-    "outputs": (1, 10 ** 4, "--outputs"),
+    "outputs": (1, 10 ** 4, "--outputs/--classes"),
     "samples": (1, 10 ** 4, "--samples"),
     "steps_per_layer": (1, 10 ** 6, "--steps-per-layer"),
     "threads": (1, 1024, "--threads"),

@@ -37,7 +37,7 @@ __all__ = ["main", "build_parser", "add_command", "add_network_arguments", "add_
 
 #: modules that register sub-commands (``add_commands(subparsers)``), one per library layer
 COMMAND_MODULES = ["freefim.cli.density", "freefim.cli.montecarlo", "freefim.cli.symbolic", "freefim.cli.statistics",
-                   "freefim.cli.training", "freefim.cli.criticality"]
+                   "freefim.cli.training", "freefim.cli.criticality", "freefim.cli.reproduce"]
 
 
 #: below this width the O(M^-1/2) corrections to the limit laws are large; the text outputs say so

@@ -64,7 +64,7 @@ from .montecarlo import _rng, draw_weight
 from .progress import Progress
 
 __all__ = ["UnitBlocks", "theory_blocks", "project_blocks", "fit_blocks", "layer_mean_field", "draw_parameters",
-           "forward", "backward", "offdiagonal_ratio", "OffDiagonal", "offdiagonal_scaling", "OffDiagonalScaling",
+           "forward", "backward", "network_mean_field", "offdiagonal_ratio", "OffDiagonal", "offdiagonal_scaling", "OffDiagonalScaling",
            "NatGradRun", "train_natgrad", "THEORY_SLOPE"]
 
 #: log-log slope of ||F_ij||_F / ||F_ii||_F in M predicted by Amari, Karakida & Oizumi (2019): M^{-1/2}
@@ -260,29 +260,95 @@ def _dphi2_moments(act, m, s):
     return d2 @ w, d2 @ (w * x), d2 @ (w * x * x)
 
 
-def theory_blocks(net, weights, biases, layer):
+def _phi_moments(act, m, s):
+    r""":math:`E\phi(m + s\zeta)` and :math:`E\phi(m + s\zeta)^2` (closed forms for linear and ReLU)."""
+    m, s = np.asarray(m, dtype=float), np.asarray(s, dtype=float)
+    if act.name == "linear":
+        return m, m * m + s * s
+    if act.name == "relu":
+        k = m / s
+        Phi, pdf = special.ndtr(k), np.exp(-k * k / 2) / math.sqrt(2 * math.pi)
+        return m * Phi + s * pdf, (m * m + s * s) * Phi + m * s * pdf
+    x, w = _QUAD
+    w = w / math.sqrt(2 * math.pi)
+    f = act.phi(m[..., None] + s[..., None] * x)
+    return f @ w, (f * f) @ w
+
+
+def network_mean_field(net, weights, biases):
+    r"""Mean field of one sampled network, unit by unit (quenched): for ``l = 1..L``
+
+    .. math:: m^l = b_l + W_l\mu^{l-1},\quad (s^l)^2 = (W_l\circ W_l)(\sigma^{l-1})^2,\quad
+              \mu^l_i = E\phi(m^l_i + s^l_i\zeta),\quad (\sigma^l_i)^2 = E\phi(m^l_i + s^l_i\zeta)^2 - (\mu^l_i)^2,
+
+    (:math:`\mu^0 = 0`, :math:`(\sigma^0)^2 = q_0`), and backwards :math:`\epsilon^L = 1`,
+    :math:`\epsilon^l_i = \sum_j W_{l+1,ji}^2\,\epsilon^{l+1}_j A_0(m^{l+1}_j, s^{l+1}_j)` (``A_0 = 1`` at the
+    linear output).  Returns lists ``mu, sigma2`` (``l = 0..L-1``), ``m, s, eps`` (``l = 1..L``).  Each
+    unit sees the annealed Gaussian of Amari et al. with the means it really gets: the means
+    :math:`\mu^l_i` differ from unit to unit by O(1) (through :math:`b_i` and :math:`1\cdot w_i`), which the
+    annealed ``mu 1`` misses at O(1) in ``b`` and ``d``."""
+    act, L = net.activation, net.depth
+    M = weights[0].shape[1]
+    mu, sigma2, ms, ss = [np.zeros(M)], [np.full(M, float(net.q0))], [], []
+    for l in range(L):
+        W = weights[l]
+        ms.append(biases[l] + W @ mu[-1])
+        ss.append(np.sqrt((W * W) @ sigma2[-1]))
+        if l < L - 1:
+            e1, e2 = _phi_moments(act, ms[-1], ss[-1])
+            mu.append(e1)
+            sigma2.append(np.maximum(e2 - e1 * e1, 0.0))
+    eps = [np.ones(weights[-1].shape[0])]
+    g2 = eps[0]
+    for l in range(L - 1, 0, -1):
+        eps.insert(0, (weights[l] ** 2).T @ g2)
+        g2 = eps[0] * _dphi2_moments(act, ms[l - 1], ss[l - 1])[0]
+    return mu, sigma2, ms, ss, eps
+
+
+def theory_blocks(net, weights, biases, layer, quenched=True):
     r"""The mean-field structured blocks (module docstring) of every unit of ``layer`` of a sampled network.
 
     ``weights[l-1]`` is :math:`W_l` (``M x M``), ``biases[l-1]`` is :math:`b_l` (as :func:`draw_parameters`
-    returns them).  Per unit: :math:`m_i = b_i + \mu\,1\cdot w_i`, :math:`s_i = \sigma|w_i|`,
+    returns them).  Annealed (``quenched=False``, Amari et al.): :math:`t = 1`, :math:`\mu, \sigma^2` of the
+    ensemble (:func:`layer_mean_field`), :math:`m_i = b_i + \mu\,1\cdot w_i`, :math:`s_i = \sigma|w_i|`,
     :math:`\epsilon_i = |W_{l+1}[:, i]|^2\tilde q_{l+1}`, and
 
     .. math:: a = \epsilon\sigma^2A_0,\quad b = \epsilon\sigma^2A_2,\quad c = \epsilon\mu^2A_0,\quad
               d = \epsilon\mu\sigma A_1,\qquad A_k = E[\phi'(m_i + s_i\zeta)^2\zeta^k].
+
+    Quenched (default): the same expansion around the network's own unit means
+    (:func:`network_mean_field`): :math:`h = \mu^{l-1} + \bar\sigma z` with :math:`t = \mu^{l-1}` (a vector),
+    :math:`\bar\sigma^2 = \operatorname{mean}_k(\sigma^{l-1}_k)^2`, :math:`m_i = m^l_i`,
+    :math:`s_i = \bar\sigma|w_i|`, :math:`\epsilon_i = \epsilon^l_i`, so ``c = eps A_0``,
+    ``d = eps sigma A_1`` (``mu`` is absorbed in ``t``).  This one matches Monte Carlo blocks of a given
+    network with an error that falls with ``M`` (tests).
     """
-    mu, sigma2, qt_next = layer_mean_field(net, layer)
+    L = net.depth
+    if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or not 1 <= layer <= L:
+        raise ValueError(f"layer must be an integer in [1, {L}], got {layer!r}")
     W = np.asarray(weights[layer - 1], dtype=float)
-    sigma = math.sqrt(sigma2)
     norm = np.linalg.norm(W, axis=1)
-    if layer == net.depth:
-        A0, A1, A2 = np.ones(W.shape[0]), np.zeros(W.shape[0]), np.ones(W.shape[0])
-        eps = np.ones(W.shape[0])
+    K = W.shape[0]
+    if quenched:
+        mu_all, s2_all, ms, _, eps_all = network_mean_field(net, weights, biases)
+        t, sigma2, eps, m = mu_all[layer - 1], float(np.mean(s2_all[layer - 1])), eps_all[layer - 1], ms[layer - 1]
+        scale = 1.0
     else:
+        mu, sigma2, qt_next = layer_mean_field(net, layer)
         m = np.asarray(biases[layer - 1], dtype=float) + mu * W.sum(axis=1)
+        eps = np.sum(np.asarray(weights[layer]) ** 2, axis=0) * qt_next if layer < L else np.ones(K)
+        t, scale = np.ones(W.shape[1]), mu
+    sigma = math.sqrt(sigma2)
+    if layer == L:
+        A0, A1, A2 = np.ones(K), np.zeros(K), np.ones(K)
+    else:
         A0, A1, A2 = _dphi2_moments(net.activation, m, sigma * norm)
-        eps = np.sum(np.asarray(weights[layer]) ** 2, axis=0) * qt_next
-    return UnitBlocks.from_scalars(eps * sigma2 * A0, eps * sigma2 * A2, eps * mu * mu * A0, eps * mu * sigma * A1,
-                                   W / norm[:, None])
+    if np.linalg.norm(t) == 0:  # no mean at all (first layer, or odd activation without biases)
+        t = np.ones(W.shape[1])
+        scale = 0.0
+    return UnitBlocks.from_scalars(eps * sigma2 * A0, eps * sigma2 * A2, eps * scale ** 2 * A0,
+                                   eps * scale * sigma * A1, W / norm[:, None], t)
 
 
 # ---------------------------------------------------------------------- networks (batched, numpy)

@@ -37,7 +37,7 @@ __all__ = ["main", "build_parser", "add_command", "add_network_arguments", "add_
 
 #: modules that register sub-commands (``add_commands(subparsers)``), one per library layer
 COMMAND_MODULES = ["freefim.cli.density", "freefim.cli.montecarlo", "freefim.cli.symbolic", "freefim.cli.statistics",
-                   "freefim.cli.training", "freefim.cli.criticality"]
+                   "freefim.cli.training", "freefim.cli.criticality", "freefim.cli.natgrad"]
 
 
 #: below this width the O(M^-1/2) corrections to the limit laws are large; the text outputs say so
@@ -56,6 +56,8 @@ INTEGER_LIMITS = {
     "outputs": (1, 10 ** 4, "--outputs"),
     "samples": (1, 10 ** 4, "--samples"),
     "steps_per_layer": (1, 10 ** 6, "--steps-per-layer"),
+    "steps": (1, 10 ** 7, "--steps"),
+    "batch": (1, 10 ** 6, "--batch"),
     "threads": (1, 1024, "--threads"),
 }
 

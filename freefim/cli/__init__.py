@@ -11,8 +11,8 @@ helpers shared by the commands (:func:`add_command`, :func:`add_network_argument
 :func:`network_from_args`, :func:`number`, :func:`integer`, :class:`UsageError`).  The commands live in one module per library layer, listed in
 :data:`COMMAND_MODULES`: :mod:`freefim.cli.density` (:mod:`freefim.numeric`),
 :mod:`freefim.cli.montecarlo`, :mod:`freefim.cli.symbolic`, :mod:`freefim.cli.statistics`,
-:mod:`freefim.cli.training` and :mod:`freefim.cli.criticality` (the library module of the
-same name).  Each has ``add_commands(subparsers)`` registering its sub-parsers, each with
+:mod:`freefim.cli.training`, :mod:`freefim.cli.criticality` and :mod:`freefim.cli.natgrad` (the library
+module of the same name).  Each has ``add_commands(subparsers)`` registering its sub-parsers, each with
 ``set_defaults(run=function(args) -> (json_obj, text))``; a command function translates the
 options to plain arguments of the library, which it imports only when it runs, so that the
 command line starts quickly.

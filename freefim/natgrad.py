@@ -561,7 +561,7 @@ def _check_positive(name, value, zero=False):
     return float(value)
 
 
-def train_natgrad(net, width=100, steps=1000, batch=32, lr_sgd=3.0, lr_ng=0.03, damping=0.1, ema=0.95,
+def train_natgrad(net, width=100, steps=1000, batch=32, lr_sgd=2.5, lr_ng=0.03, damping=0.1, ema=0.95,
                   test_samples=256, seed=0, progress=None):
     r"""Teacher-student regression with SGD and with the unit-wise natural gradient.
 
@@ -580,7 +580,7 @@ def train_natgrad(net, width=100, steps=1000, batch=32, lr_sgd=3.0, lr_ng=0.03, 
     of :math:`a` over the layer (relative damping).  Since :math:`\ell` carries ``1/M`` and
     :math:`F = E J^TJ` does not, :math:`\eta_{ng} = 1` is a full Gauss-Newton step per block.
     A full step per block overshoots (the ``L`` layers and the ``M`` units of a layer each correct the
-    same residual, from a batch smaller than ``n``): the defaults ``lr_sgd = 3``, ``lr_ng = 0.03`` are
+    same residual, from a batch smaller than ``n``): the defaults ``lr_sgd = 2.5``, ``lr_ng = 0.03`` are
     the best of the grids {0.5, 1, 2, 2.5, 3, 3.5, 4} (SGD loss at step 1,000) and {0.01, ..., 0.07} for ReLU/orthogonal,
     :math:`\sigma_w^2 = 2`, :math:`\sigma_b^2 = 0.1`, ``L = 3``, ``M = 100``, ``batch = 32``
     (``benchmarks/bench_natgrad.py``).  Held-out loss on ``test_samples`` fixed inputs after every step.

@@ -53,7 +53,7 @@ def add_commands(subparsers):
     add_option(p, "--width", integer, 100, "width M of every layer (default %(default)s)")
     add_option(p, "--steps", integer, 1000, "training steps (default %(default)s)")
     add_option(p, "--batch", integer, 32, "fresh inputs per step (default %(default)s)")
-    add_option(p, "--lr-sgd", number, 3.0, "SGD learning rate (default %(default)s)")
+    add_option(p, "--lr-sgd", number, 2.5, "SGD learning rate (default %(default)s)")
     add_option(p, "--lr-ng", number, 0.03, "natural-gradient learning rate (default %(default)s)")
     add_option(p, "--damping", number, 0.1, "damping, relative to the layer's mean block scale a "
                "(default %(default)s)")

@@ -71,7 +71,8 @@ from .montecarlo import _rng, draw_weight
 from .progress import Progress
 
 __all__ = ["UnitBlocks", "theory_blocks", "project_blocks", "fit_blocks", "layer_mean_field", "draw_parameters",
-           "forward", "backward", "network_mean_field", "offdiagonal_ratio", "OffDiagonal", "offdiagonal_scaling", "OffDiagonalScaling",
+           "forward", "backward", "network_mean_field", "offdiagonal_ratio", "OffDiagonal", "offdiagonal_scaling",
+           "OffDiagonalScaling",
            "NatGradRun", "train_natgrad", "THEORY_SLOPE"]
 
 #: log-log slope of ||F_ij||_F / ||F_ii||_F in M predicted by Amari, Karakida & Oizumi (2019): M^{-1/2}
@@ -494,7 +495,8 @@ def offdiagonal_scaling(net, widths=(100, 200, 400, 800), layer=1, units=16, sam
     ratios = []
     with Progress(len(widths), "off-diagonal blocks", enabled=progress) as bar:
         for M in widths:
-            ratios.append(offdiagonal_ratio(net, M, layer, units, samples, trials, np.random.default_rng([seed, M])).ratio)
+            rng = np.random.default_rng([seed, M])
+            ratios.append(offdiagonal_ratio(net, M, layer, units, samples, trials, rng).ratio)
             bar.update()
     ratios = np.array(ratios)
     slope = float(np.polyfit(np.log(widths), np.log(ratios), 1)[0])
@@ -538,7 +540,8 @@ class NatGradRun:
                     checkpoints=cps, sgd_loss_at=self.sgd_loss[cps], ng_loss_at=self.ng_loss[cps],
                     reference_step=self.reference_step, sgd_reference_loss=self.sgd_reference_loss,
                     ng_steps_to_reference=self.ng_steps_to_reference,
-                    speedup=None if not self.ng_steps_to_reference else self.reference_step / self.ng_steps_to_reference,
+                    speedup=(self.reference_step / self.ng_steps_to_reference if self.ng_steps_to_reference
+                             else None),
                     sgd_loss=self.sgd_loss, ng_loss=self.ng_loss)
 
 
@@ -581,7 +584,8 @@ def train_natgrad(net, width=100, steps=1000, batch=32, lr_sgd=2.5, lr_ng=0.03, 
     :math:`F = E J^TJ` does not, :math:`\eta_{ng} = 1` is a full Gauss-Newton step per block.
     A full step per block overshoots (the ``L`` layers and the ``M`` units of a layer each correct the
     same residual, from a batch smaller than ``n``): the defaults ``lr_sgd = 2.5``, ``lr_ng = 0.03`` are
-    the best of the grids {0.5, 1, 2, 2.5, 3, 3.5, 4} (SGD loss at step 1,000) and {0.01, ..., 0.07} for ReLU/orthogonal,
+    the best of the grids {0.5, 1, 2, 2.5, 3, 3.5, 4} (SGD loss at step 1,000) and {0.01, ..., 0.07}
+    (steps to reach it) for ReLU/orthogonal,
     :math:`\sigma_w^2 = 2`, :math:`\sigma_b^2 = 0.1`, ``L = 3``, ``M = 100``, ``batch = 32``
     (``benchmarks/bench_natgrad.py``).  Held-out loss on ``test_samples`` fixed inputs after every step.
     """

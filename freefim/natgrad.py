@@ -67,7 +67,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .montecarlo import _rng, draw_weight
+from .montecarlo import _rng, blas_threads, draw_weight
 from .progress import Progress
 
 __all__ = ["UnitBlocks", "theory_blocks", "project_blocks", "fit_blocks", "layer_mean_field", "draw_parameters",
@@ -458,16 +458,17 @@ def offdiagonal_ratio(net, width, layer=1, units=16, samples=256, trials=2, seed
     S = min(units, width)
     iu = np.triu_indices(S, 1)
     off, diag = [], []
-    for _ in range(trials):
-        weights, biases = draw_parameters(net, width, rng)
-        x = _draw_inputs(samples, width, net.q0, rng)
-        hs, us = forward(net.activation, weights, biases, x)
-        chosen = rng.choice(width, S, replace=False)
-        G = _unit_gram(net.activation, weights, us, layer, chosen)
-        h = hs[layer - 1]
-        Q = (h @ h.T) ** 2
-        off.append(np.sqrt(np.maximum(_ustat_sq_norms(G[:, iu[0], iu[1]], Q), 0)))
-        diag.append(np.sqrt(np.maximum(_ustat_sq_norms(np.einsum("nss->ns", G), Q), 0)))
+    with blas_threads(width):
+        for _ in range(trials):
+            weights, biases = draw_parameters(net, width, rng)
+            x = _draw_inputs(samples, width, net.q0, rng)
+            hs, us = forward(net.activation, weights, biases, x)
+            chosen = rng.choice(width, S, replace=False)
+            G = _unit_gram(net.activation, weights, us, layer, chosen)
+            h = hs[layer - 1]
+            Q = (h @ h.T) ** 2
+            off.append(np.sqrt(np.maximum(_ustat_sq_norms(G[:, iu[0], iu[1]], Q), 0)))
+            diag.append(np.sqrt(np.maximum(_ustat_sq_norms(np.einsum("nss->ns", G), Q), 0)))
     off, diag = float(np.mean(np.concatenate(off))), float(np.mean(np.concatenate(diag)))
     return OffDiagonal(width, off / diag, off, diag)
 
@@ -614,7 +615,7 @@ def train_natgrad(net, width=100, steps=1000, batch=32, lr_sgd=2.5, lr_ng=0.03, 
     stats = [None] * L  # running (a, B) per layer and running mean of h^{l-1}
     means = [None] * L
     data = np.random.default_rng(data_seed)
-    with Progress(steps, f"natgrad M={width}, L={L}", enabled=progress) as bar, \
+    with Progress(steps, f"natgrad M={width}, L={L}", enabled=progress) as bar, blas_threads(width), \
             np.errstate(over="ignore", invalid="ignore"):
         for step in range(1, steps + 1):
             x = _draw_inputs(batch, width, net.q0, data)

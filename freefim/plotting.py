@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["plot_statistics_vs_width", "plot_lr_sweep", "plot_comparison", "plot_depth_sweep", "plot_jacobian_vs_fim",
-           "plot_fim_outliers"]
+           "plot_fim_outliers", "plot_natgrad"]
 
 
 def plot_statistics_vs_width(results, title=None):
@@ -253,3 +253,35 @@ def plot_fim_outliers(net, width, classes=1, samples=10, losses=("regression", "
     fig.suptitle(f"{net.activation.name}/{net.weights} ({net.sigma_w2:g}, {net.sigma_b2:g}), L={net.depth}")
     fig.tight_layout()
     return fig
+
+
+def plot_natgrad(result, path=None, ax=None):
+    r"""Held-out loss vs steps of SGD and the unit-wise natural gradient (log scale), with the SGD loss at
+    the reference step and the step where the natural gradient first reaches it marked.
+
+    ``result`` is a :class:`freefim.natgrad.NatGradRun`; ``path``: also save the figure there.
+    Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 3.8))
+    steps = np.arange(result.steps + 1)
+    ax.plot(steps, result.sgd_loss, color="C0", label=f"SGD (lr {result.lr_sgd:g})")
+    ax.plot(steps, result.ng_loss, color="C3",
+            label=f"unit-wise natural gradient (lr {result.lr_ng:g}, damping {result.damping:g})")
+    ax.axhline(result.sgd_reference_loss, color="gray", ls=":", lw=1)
+    ax.plot([result.reference_step], [result.sgd_reference_loss], "o", color="C0", ms=5)
+    if result.ng_steps_to_reference is not None:
+        ax.plot([result.ng_steps_to_reference], [result.sgd_reference_loss], "o", color="C3", ms=5,
+                label=f"reaches SGD's step-{result.reference_step} loss at step {result.ng_steps_to_reference}")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel(r"held-out loss $|y - f|^2/(2M)$")
+    net = result.network
+    ax.set_title(f"teacher-student, {net['activation']}/{net['weights']}, L={net['depth']}, M={result.width}, "
+                 f"batch {result.batch}", fontsize=9)
+    ax.legend(fontsize=7)
+    if path is not None:
+        ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+    return ax.figure

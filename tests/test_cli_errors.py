@@ -4,7 +4,7 @@ import pytest
 
 from freefim.cli import main
 
-NETWORK_COMMANDS = ["density", "sample", "compare", "depth-sweep", "closed-form", "stats", "lr-sweep"]
+NETWORK_COMMANDS = ["density", "sample", "compare", "depth-sweep", "closed-form", "stats", "lr-sweep", "natgrad"]
 
 # (kind, arguments, a fragment the one-line message must contain)
 NETWORK_MISTAKES = [
@@ -43,6 +43,8 @@ COMMAND_MISTAKES = {
               (["--momentum", "1.5"], "1.5"), (["--mc-trials", "-1"], "-1"), (["--alphas", "-1", "1", "1"], "-1")],
     "lr-sweep": [(["--steps-per-layer", "0"], "0"), (["--lrs", "-1"], "-1"), (["--depths", "1"], "1"),
                  (["--width", "0"], "0")],
+    "natgrad": [(["--width", "2"], "2"), (["--steps", "0"], "0"), (["--lr-sgd", "-1"], "-1"), (["--lr-ng", "0"], "0"),
+                (["--damping", "-0.5"], "-0.5"), (["--batch", "0"], "0"), (["--steps", "1.5"], "'1.5'")],
     "critical": [(["--q-star", "-1"], "-1"), (["--q-star", "nan"], "'nan'"), (["--q-star"], "expected one argument"),
                  (["--activation", "swish", "--q-star", "0.1"], "'swish'"), (["--q-star", "0.1", "--weights", "x"], "'x'"),
                  (["--q-star", "1e308"], "1e+308"), (["--q-star", "0"], "0")],

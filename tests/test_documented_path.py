@@ -154,7 +154,8 @@ def readme_commands():
 
 SMALL_SIZES = {"sample": ["--width", "100", "--trials", "1"], "compare": ["--width", "100", "--trials", "1"],
                "depth-sweep": ["--width", "60", "--trials", "1"], "lr-sweep": ["--width", "16", "--steps-per-layer", "10"],
-               "stats": ["--width", "100", "--mc-trials", "2"], "ntk": ["--width", "100", "--mc-trials", "2"]}
+               "stats": ["--width", "100", "--mc-trials", "2"], "ntk": ["--width", "100", "--mc-trials", "2"],
+               "natgrad": ["--width", "16", "--steps", "30"]}
 
 
 def _shrink(argv):

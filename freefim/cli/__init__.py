@@ -11,8 +11,8 @@ helpers shared by the commands (:func:`add_command`, :func:`add_network_argument
 :func:`network_from_args`, :func:`number`, :func:`integer`, :class:`UsageError`).  The commands live in one module per library layer, listed in
 :data:`COMMAND_MODULES`: :mod:`freefim.cli.density` (:mod:`freefim.numeric`),
 :mod:`freefim.cli.montecarlo`, :mod:`freefim.cli.symbolic`, :mod:`freefim.cli.statistics`,
-:mod:`freefim.cli.training` and :mod:`freefim.cli.criticality` (the library module of the
-same name).  Each has ``add_commands(subparsers)`` registering its sub-parsers, each with
+:mod:`freefim.cli.training`, :mod:`freefim.cli.criticality` and :mod:`freefim.cli.natgrad` (the library
+module of the same name).  Each has ``add_commands(subparsers)`` registering its sub-parsers, each with
 ``set_defaults(run=function(args) -> (json_obj, text))``; a command function translates the
 options to plain arguments of the library, which it imports only when it runs, so that the
 command line starts quickly.
@@ -37,7 +37,7 @@ __all__ = ["main", "build_parser", "add_command", "add_network_arguments", "add_
 
 #: modules that register sub-commands (``add_commands(subparsers)``), one per library layer
 COMMAND_MODULES = ["freefim.cli.density", "freefim.cli.montecarlo", "freefim.cli.symbolic", "freefim.cli.statistics",
-                   "freefim.cli.training", "freefim.cli.criticality", "freefim.cli.reproduce"]
+                   "freefim.cli.training", "freefim.cli.criticality", "freefim.cli.natgrad", "freefim.cli.reproduce"]
 
 
 #: below this width the O(M^-1/2) corrections to the limit laws are large; the text outputs say so
@@ -56,6 +56,8 @@ INTEGER_LIMITS = {
     "outputs": (1, 10 ** 4, "--outputs/--classes"),
     "samples": (1, 10 ** 4, "--samples"),
     "steps_per_layer": (1, 10 ** 6, "--steps-per-layer"),
+    "steps": (1, 10 ** 7, "--steps"),
+    "batch": (1, 10 ** 6, "--batch"),
     "threads": (1, 1024, "--threads"),
 }
 

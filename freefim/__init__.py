@@ -13,14 +13,27 @@ import importlib
 
 __all__ = ["AccuracyWarning", "Activation", "Atom", "MeanField", "Moments", "Network", "Peak", "Spectrum",
            "closed_form", "get_activation", "jacobian_spectrum", "laws", "mean_field", "spectrum"]
-__version__ = "0.1.0"
 
 _HOMES = {"AccuracyWarning": "numeric", "Activation": "activations", "get_activation": "activations",
           "MeanField": "meanfield", "mean_field": "meanfield", "Network": "network", "Atom": "numeric",
           "Moments": "numeric", "Peak": "numeric", "Spectrum": "numeric", "closed_form": "symbolic"}
 
 
+def _version():
+    """The installed distribution's version (package metadata), or ``"0+unknown"`` when freefim runs
+    from a source tree that was never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("freefim")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
 def __getattr__(name):
+    if name == "__version__":  # read from the metadata on first use (importlib.metadata costs ~10 ms)
+        value = globals()["__version__"] = _version()
+        return value
     if name == "laws":
         return importlib.import_module(".laws", __name__)
     if name in _HOMES:

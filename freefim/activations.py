@@ -402,6 +402,7 @@ class CallableActivation(SmoothActivation):
                      for k in range(first, first + 3))
 
 
+#: the activations known by name (``get_activation(name)``, the ``--activation`` option)
 ACTIVATIONS = {act.name: act for act in (ReLU(), HardTanh(), Linear(), Tanh(), Erf(), Sigmoid())}
 _ALIASES = {"hard_tanh": "hardtanh", "hard-tanh": "hardtanh", "identity": "linear", "logistic": "sigmoid"}
 

@@ -14,6 +14,7 @@ from .activations import Activation, get_activation
 
 __all__ = ["Network", "WEIGHT_LAWS", "MAX_DEPTH", "VALUE_RANGE"]
 
+#: the weight laws: Haar orthogonal ``sigma_w O`` or i.i.d. Gaussian ``N(0, sigma_w^2 / M)``
 WEIGHT_LAWS = ("orthogonal", "gaussian")
 #: the deepest network accepted (the mean field and the chain hold one law per layer in memory)
 MAX_DEPTH = 10 ** 6

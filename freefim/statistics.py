@@ -342,6 +342,8 @@ def dual_fim_from_weights(activation, weights, inputs, biases=None):
     inputs : array (T, M_0)
     biases : list of arrays, optional
 
+    Notes
+    -----
     Rows/columns are ordered ``(t, k)`` (sample-major).  Backprop
     :math:`\delta^{l}_k = \phi'(u_l)\odot W_{l+1}^T\delta^{l+1}_k`, :math:`\delta^L_k = e_k`, and
 

@@ -68,8 +68,9 @@ from .numeric import Chain, layer_atoms, layer_moments
 __all__ = ["SYMPY_FN", "SymbolicChain", "symbolic_chain", "polynomial", "radical_roots", "ClosedForm", "closed_form",
            "series_at_infinity", "z", "G"]
 
-#: the spectral variable and the Stieltjes transform in every polynomial
+#: the spectral variable :math:`z` in every polynomial
 z = sp.Symbol("z")
+#: the Stieltjes transform :math:`G(z)` in every polynomial :math:`P(z, G) = 0`
 G = sp.Symbol("G")
 _t = sp.Symbol("t")
 _w = sp.Symbol("w")

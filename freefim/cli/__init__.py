@@ -113,6 +113,7 @@ def number(text):
 
 
 def integer(text):
+    """An integer option; anything else is refused naming the value."""
     try:
         return int(text)
     except ValueError:
@@ -246,6 +247,7 @@ class _Version(argparse.Action):
 
 
 def build_parser():
+    """The ``freefim`` parser with every command of :data:`COMMAND_MODULES` registered."""
     parser = _Parser(prog="freefim", description="Spectrum of the Fisher information matrix of deep random "
                      "networks by free probability.")
     parser.add_argument("--version", action=_Version, help="print the version of freefim and exit")

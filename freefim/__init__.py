@@ -9,7 +9,15 @@
 The public names are imported on first use (PEP 562), so that ``import freefim`` and the
 command line start quickly and an interrupt during start-up is caught by the entry point.
 """
+from __future__ import annotations
+
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: the names are imported on first use
+    from .laws import Law
+    from .network import Network
+    from .numeric import Spectrum
 
 __all__ = ["AccuracyWarning", "Activation", "Atom", "MeanField", "Moments", "Network", "Peak", "Spectrum",
            "closed_form", "get_activation", "jacobian_spectrum", "laws", "mean_field", "spectrum"]
@@ -47,7 +55,7 @@ def __dir__():
     return sorted(set(globals()) | set(__all__))
 
 
-def spectrum(network, dps=None):
+def spectrum(network: Network | Law, dps: int | None = None) -> Spectrum:
     """The limiting spectral law of the conditional FIM of ``network``, or of a law of
     :mod:`freefim.laws` (see :class:`Spectrum`).
 
@@ -61,7 +69,7 @@ def spectrum(network, dps=None):
     return Spectrum(network, dps=dps)
 
 
-def jacobian_spectrum(network, dps=None):
+def jacobian_spectrum(network: Network, dps: int | None = None) -> Spectrum:
     """The limiting spectral law of :math:`JJ^T` for the input-output Jacobian :math:`J = \\partial f/\\partial x`
     of ``network`` (``omega [x] rho_1 [x] ... [x] rho_{L-1}``; Pennington, Schoenholz & Ganguli 2017).
 

@@ -73,7 +73,7 @@ class Network:
     sigma_b2: float = 0.0
     depth: int = 3
     q0: float = 1.0
-    widths: tuple = None
+    widths: tuple[float, ...] | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "activation", get_activation(self.activation))

@@ -35,14 +35,19 @@ import time
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import mpmath
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .laws import (Bernoulli, FreeProduct, Law, MarchenkoPastur, PointMass, Shifted, SmoothLaw, _positive_mass, _symbolic,
                    free_product_atoms)
 from .meanfield import mean_field
 from .quadrature import panel_nodes
+
+if TYPE_CHECKING:  # annotations only (the network module imports no solver)
+    from .network import Network
 
 __all__ = ["Chain", "Spectrum", "Atom", "Moments", "Peak", "AccuracyWarning"]
 
@@ -818,7 +823,7 @@ class Spectrum:
     3.15
     """
 
-    def __init__(self, network, dps=None, jacobian=False):
+    def __init__(self, network: Network | Law, dps: int | None = None, jacobian: bool = False):
         from .network import Network
 
         if not isinstance(network, (Network, Law)):
@@ -846,7 +851,7 @@ class Spectrum:
         self.chain = self._cut(self._full_chain)
 
     @classmethod
-    def from_chain(cls, chain, network=None):
+    def from_chain(cls, chain: Chain, network: Network | None = None) -> Spectrum:
         """The law of a given :class:`Chain` (e.g. a sampled network's own order parameters);
         float64 only."""
         spec = cls.__new__(cls)
@@ -874,7 +879,7 @@ class Spectrum:
 
     # ------------------------------------------------------------------ exact parts
     @cached_property
-    def moments(self):
+    def moments(self) -> Moments:
         """Exact ``Moments(m1, m2)`` of the whole law by the free moment rules."""
         if self.dps:
             with mpmath.workdps(self.dps):
@@ -887,7 +892,7 @@ class Spectrum:
         return tuple(Atom(float(a), float(m)) for a, m in sorted(self.chain.atoms()) if m > 1e-14)
 
     @cached_property
-    def atoms(self):
+    def atoms(self) -> tuple[Atom, ...]:
         """Every atom of :math:`\\mu_L` as a tuple of :class:`Atom`, sorted by location (with ``dps``:
         ``mpmath.mpf`` locations and masses from the ``dps``-digit chain)."""
         if not self.dps:
@@ -896,7 +901,7 @@ class Spectrum:
             return tuple(Atom(a, m) for a, m in sorted(self._chain_mp.atoms()) if m > 1e-14)
 
     @property
-    def atom_mass(self):
+    def atom_mass(self) -> float:
         """Total mass of the atoms (``mpf`` with ``dps``)."""
         return sum(a.mass for a in self.atoms) if self.atoms else 0.0
 
@@ -928,7 +933,7 @@ class Spectrum:
         _, _, g = self.chain.forward(t)
         return t, z, g
 
-    def stieltjes(self, z):
+    def stieltjes(self, z: ArrayLike) -> np.ndarray | complex:
         r"""Stieltjes transform :math:`G(z) = \int d\mu_L(t)/(z - t)` (vectorised, complex).
 
         Real ``z`` gives the boundary value :math:`G(x + i0)`; the lower half-plane uses
@@ -957,7 +962,7 @@ class Spectrum:
         out = np.where(lower, np.conj(out), out)
         return _like_input(out.reshape(shape), points)
 
-    def density(self, x):
+    def density(self, x: ArrayLike) -> np.ndarray | float:
         r"""Density of the continuous part, :math:`-\operatorname{Im} G(x + i0)/\pi`, atoms removed.
 
         It integrates to ``1 - sum(atom masses)`` (see :meth:`conditional_density` for the
@@ -982,7 +987,7 @@ class Spectrum:
             dens[on_atom] = (self.density(xs[on_atom] - delta) + self.density(xs[on_atom] + delta)) / 2
         return _like_input(dens.reshape(shape), points)
 
-    def conditional_density(self, x):
+    def conditional_density(self, x: ArrayLike) -> np.ndarray | float:
         r"""Density of the law conditioned on its continuous part: :meth:`density` divided by
         :attr:`continuous_mass` (integrates to 1; what a histogram with the atoms split off shows)."""
         mass = self.continuous_mass
@@ -1250,7 +1255,7 @@ class Spectrum:
             out[rel] = _continuous_density(chain.forward(t)[2])
         return out
 
-    def midpoint_grid(self, points):
+    def midpoint_grid(self, points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r"""The density on a cosine grid of each support interval ``[a, b]``:
         :math:`x = a + (b - a)\sin^2(\theta/2)` at the midpoints :math:`\theta_k = (k + 1/2)\pi/n`,
         ``n = points``, with the midpoint-rule weights :math:`dx = \frac{b-a}{2}\sin\theta\,\pi/n`
@@ -1295,7 +1300,7 @@ class Spectrum:
         scale for an atom at 0 (a law of products alone, e.g. the Jacobian's: 1e-9 of 1e-300 is out of reach)."""
         return 1e-9 * np.where(x == 0, float(_scales(self.chain, x[:1])[1]), np.abs(x))
 
-    def support(self):
+    def support(self) -> list[tuple[float, float]]:
         """Intervals ``[(lo, hi), ...]`` of the continuous part (edges to ~1e-10 relative; with
         ``dps``: ``mpf`` edges to ``dps`` digits, see :meth:`_edge_mp`)."""
         if self.dps:
@@ -1451,11 +1456,11 @@ class Spectrum:
         return x, w, panels
 
     @property
-    def continuous_mass(self):
+    def continuous_mass(self) -> float:
         """Mass of the continuous part, by quadrature of :meth:`density` over :meth:`support`."""
         return float(np.sum(self._weighted_nodes[1]))
 
-    def moment(self, k):
+    def moment(self, k: int) -> float:
         r"""``k``-th moment :math:`\int x^k d\mu_L` of the whole law (exact for ``k <= 2``,
         otherwise quadrature of the density plus the atoms; with ``dps`` an ``mpf``)."""
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
@@ -1472,12 +1477,12 @@ class Spectrum:
                 return sum(v for v, _ in parts) + sum(a.mass * a.location ** k for a in self.atoms)
         return self.numeric_moment(k)
 
-    def numeric_moment(self, k):
+    def numeric_moment(self, k: int) -> float:
         """``k``-th moment from the density by quadrature, plus the atoms (an independent check)."""
         x, w = self._weighted_nodes
         return float(np.sum(w * x ** k) + sum(a.mass * a.location ** k for a in self._atoms))
 
-    def cdf(self, x, continuous=False):
+    def cdf(self, x: ArrayLike, continuous: bool = False) -> np.ndarray | float:
         r"""Distribution function of the law (``continuous=True``: of its continuous part, normalised).
 
         With ``dps``: ``mpf`` values, the continuous part integrated by Gauss-Legendre quadrature
@@ -1585,7 +1590,7 @@ class Spectrum:
             self._warn_mp(error, "cdf")
         return _like_input(np.array(out, dtype=object).reshape(x.shape), points)
 
-    def peak(self):
+    def peak(self) -> Peak:
         """Location and height of the density maximum.
 
         An edge, or an atom inside the support, where the density diverges (inverse square

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING, Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,10 @@ from scipy import integrate, special, stats
 
 from .montecarlo import _rng, blas_threads, draw_input, draw_weight
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from .activations import Activation
+    from .network import Network
 
 __all__ = ["OrderParameters", "FIMStatistics", "MonteCarloStatistics", "order_parameters", "fim_statistics",
            "gauss_average", "gauss_cross_average", "cross_moment", "dual_fim", "dual_fim_from_weights", "sample_statistics"]
@@ -64,13 +69,13 @@ def _hermite(n):
     return x, w / math.sqrt(2 * math.pi)
 
 
-def gauss_average(f, q, nodes=QUADRATURE_NODES):
+def gauss_average(f: Callable, q: float, nodes: int = QUADRATURE_NODES) -> float:
     r""":math:`\int Du\, f(\sqrt q u)` by Gauss-Hermite quadrature (exact for polynomials of degree < 2n)."""
     x, w = _hermite(nodes)
     return float(w @ f(math.sqrt(q) * x))
 
 
-def gauss_cross_average(f, a, b, nodes=QUADRATURE_NODES):
+def gauss_cross_average(f: Callable, a: float, b: float, nodes: int = QUADRATURE_NODES) -> float:
     r"""The two-dimensional integral :math:`I_f[a, b]` of Karakida et al. (2019, below eq. 10).
 
     .. math::
@@ -109,7 +114,7 @@ def _clipped_mean(m, s):
     return m * (Phi(beta) - Phi(alpha)) + s * (phi(alpha) - phi(beta)) + (1 - Phi(beta)) - Phi(alpha)
 
 
-def cross_moment(activation, a, b, derivative=False):
+def cross_moment(activation: Activation | str, a: float, b: float, derivative: bool = False) -> float:
     r""":math:`I_\phi[a,b]` (or :math:`I_{\phi'}[a,b]` with ``derivative=True``) for ``activation``.
 
     Closed forms (Karakida et al. 2019, Supplementary B; Cho & Saul's arc-cosine
@@ -203,7 +208,7 @@ def _check_alphas(alphas, depth, net=None):
     return tuple(float(a) for a in alphas)
 
 
-def order_parameters(net, alphas=None, qh0_st=0.0):
+def order_parameters(net: Network, alphas: Sequence[float] | None = None, qh0_st: float = 0.0) -> OrderParameters:
     r"""Order parameters of ``net`` (Karakida et al. 2019, eqs. 9-12).
 
     Parameters
@@ -291,7 +296,8 @@ def _positive_int(name, value):
     return int(value)
 
 
-def fim_statistics(net, width, outputs=1, samples=1, mu=0.0, alphas=None, qh0_st=0.0):
+def fim_statistics(net: Network, width: int, outputs: int = 1, samples: int = 1, mu: float = 0.0,
+                   alphas: Sequence[float] | None = None, qh0_st: float = 0.0) -> FIMStatistics:
     r"""Mean, second moment and maximum of the FIM eigenvalues (Theorems 1, 3, 4, 5, 7).
 
     .. math::
@@ -331,7 +337,8 @@ def _widths(net, width, outputs, alphas):
     return widths
 
 
-def dual_fim_from_weights(activation, weights, inputs, biases=None):
+def dual_fim_from_weights(activation: Activation, weights: Sequence[np.ndarray], inputs: np.ndarray,
+                          biases: Sequence[np.ndarray] | None = None) -> np.ndarray:
     r"""The ``CT x CT`` dual FIM :math:`F^* = J J^T / T` of given weights (no biases in ``J``).
 
     Parameters
@@ -373,7 +380,8 @@ def dual_fim_from_weights(activation, weights, inputs, biases=None):
     return K / T
 
 
-def dual_fim(net, width, outputs=1, samples=1, rng=None, alphas=None):
+def dual_fim(net: Network, width: int, outputs: int = 1, samples: int = 1, rng=None,
+             alphas: Sequence[float] | None = None) -> np.ndarray:
     r"""Draw one network and ``T`` inputs; return ``(F_star, n_params)``.
 
     Widths :math:`M_l = \mathrm{round}(\alpha_l M)`, ``C`` outputs; weights via
@@ -412,7 +420,9 @@ class MonteCarloStatistics:
         return out
 
 
-def sample_statistics(net, width, outputs=1, samples=1, trials=10, seed=None, alphas=None, progress=None):
+def sample_statistics(net: Network, width: int, outputs: int = 1, samples: int = 1, trials: int = 10,
+                      seed=None, alphas: Sequence[float] | None = None,
+                      progress: bool | None = None) -> MonteCarloStatistics:
     r"""Monte Carlo of :math:`m = \mathrm{tr}F/P`, :math:`s = \mathrm{tr}F^2/P`, :math:`\lambda_{max}`.
 
     Each trial draws a network and ``T`` inputs (:func:`dual_fim`) and uses

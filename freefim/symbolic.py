@@ -569,7 +569,8 @@ class ClosedForm:
 RADICAL_DEPTH = {"orthogonal": 4, "gaussian": 3}
 
 
-def closed_form(activation, weights="orthogonal", sigma_w2=2, sigma_b2=sp.Rational(1, 10), depth=3, q0=1, widths=None):
+def closed_form(activation, weights: str = "orthogonal", sigma_w2=2, sigma_b2=sp.Rational(1, 10), depth: int = 3, q0=1,
+                widths=None) -> ClosedForm:
     r"""The :class:`ClosedForm` of a network (a :class:`~freefim.Network`, or its parameters,
     any of which may be a sympy symbol).  Defaults as :class:`~freefim.Network` and the CLI
     (``sigma_b2 = 1/10``).

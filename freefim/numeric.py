@@ -66,6 +66,9 @@ MASS_REFUSE = 1e-6
 #: process pays it only once it is worth it (the two loops agree bit for bit, so the switch does
 #: not change a number)
 COMPILED_AFTER = 0.3
+#: chains of at least this many layers run the compiled loop at once (a numpy solve of ~300 chain
+#: evaluations costs about as much as loading numba from 32 layers on)
+COMPILED_DEPTH = 32
 _numpy_loop_seconds = 0.0
 
 
@@ -305,9 +308,11 @@ class Chain:
 
     def _compiled_worth(self):
         """Whether a piecewise-linear chain runs its compiled loop: once :mod:`freefim.kernels` is loaded
-        (by this process, for any chain), or once the numpy loops have run :data:`COMPILED_AFTER` seconds.
-        Smooth chains always do (their laws' fits cost more than loading numba)."""
-        return "freefim.kernels" in sys.modules or _numpy_loop_seconds >= COMPILED_AFTER
+        (by this process, for any chain), from :data:`COMPILED_DEPTH` layers on, or once the numpy loops
+        have run :data:`COMPILED_AFTER` seconds.  Smooth chains always do (their laws' fits cost more
+        than loading numba)."""
+        return ("freefim.kernels" in sys.modules or len(self.layers) >= COMPILED_DEPTH
+                or _numpy_loop_seconds >= COMPILED_AFTER)
 
     def _forward_compiled(self, t, herglotz):
         """:meth:`forward` by :func:`freefim.kernels.forward_rational`; a layer where a point leaves

@@ -64,3 +64,15 @@ def test_citation_names_the_papers():
                   "Pathological Spectra of the Fisher Information Metric and Its Variants in Deep Neural Networks",
                   "Fisher Information and Natural Gradient Learning of Random Deep Networks"]:
         assert f'title: "{title}"' in text, title
+
+
+def test_deep_piecewise_chains_run_the_compiled_loop_at_once():
+    # numeric.COMPILED_DEPTH: a deep chain loads the kernels at its first solve; a shallow one waits
+    from freefim.numeric import COMPILED_DEPTH
+
+    code = ("import sys\nfrom freefim import Network, spectrum\n"
+            "spectrum(Network('relu', 'orthogonal', 2.0, 0.1, depth={depth})).density([4.0])\n"
+            "print('numba' in sys.modules)")
+    for depth, compiled in [(3, False), (COMPILED_DEPTH + 1, True)]:
+        out = subprocess.run([sys.executable, "-c", code.format(depth=depth)], capture_output=True, text=True, check=True)
+        assert out.stdout.split()[-1] == str(compiled), (depth, out.stdout)

@@ -23,6 +23,7 @@ the dynamical-isometry setting).
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import mpmath
 import numpy as np
@@ -402,11 +403,12 @@ class CallableActivation(SmoothActivation):
                      for k in range(first, first + 3))
 
 
+#: the activations known by name (``get_activation(name)``, the ``--activation`` option)
 ACTIVATIONS = {act.name: act for act in (ReLU(), HardTanh(), Linear(), Tanh(), Erf(), Sigmoid())}
 _ALIASES = {"hard_tanh": "hardtanh", "hard-tanh": "hardtanh", "identity": "linear", "logistic": "sigmoid"}
 
 
-def get_activation(activation):
+def get_activation(activation: Activation | str | Callable) -> Activation:
     """Return the :class:`Activation` for a name, an instance or a callable.
 
     A callable ``phi`` becomes ``Activation.from_callable(phi)``.

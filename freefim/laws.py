@@ -62,11 +62,15 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import mpmath
 import numpy as np
 
 from .quadrature import gaussian_rule, panel_nodes
+
+if TYPE_CHECKING:
+    from .activations import Activation
 
 __all__ = ["Law", "PointMass", "Bernoulli", "MarchenkoPastur", "FreeProduct", "Shifted", "SmoothLaw",
            "free_product", "shift", "scaled", "activation_law"]
@@ -478,7 +482,7 @@ def _law(value, position):
     return value
 
 
-def free_product(*laws):
+def free_product(*laws: Law) -> Law:
     r"""The free multiplicative convolution :math:`\nu_1 \boxtimes \cdots \boxtimes \nu_n`
     (:math:`S = \prod S_{\nu_i}`).  At most one factor may contain a shift
     (:func:`shift`): the product is then solved as a chain (``freefim.spectrum``)."""
@@ -490,17 +494,17 @@ def free_product(*laws):
     return out
 
 
-def shift(law, a):
+def shift(law: Law, a: float) -> Law:
     r""":math:`\nu \boxplus \delta_a` (``a >= 0``): the law moved right by ``a``."""
     return Shifted(_law(law, "law"), a)
 
 
-def scaled(law, c):
+def scaled(law: Law, c: float) -> Law:
     r""":math:`\nu \boxtimes \delta_c` (``c > 0``): the law of ``c X``, :math:`S(w) / c`."""
     return FreeProduct(_law(law, "law"), PointMass(c))
 
 
-def activation_law(activation, q, scale=1):
+def activation_law(activation: Activation | str, q: float, scale: float = 1) -> Law:
     r"""Law of :math:`c\,\phi'(\sqrt q Z)^2` (``c`` = ``scale``, ``Z ~ N(0, 1)``, ``activation`` a name or an
     :class:`~freefim.activations.Activation`): ``c Bernoulli(p)`` for a piecewise-linear activation, a
     :class:`SmoothLaw` otherwise.  With ``c = sigma_w^2`` it is the layer law :math:`\rho_l` of

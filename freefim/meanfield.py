@@ -16,9 +16,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from .activations import get_activation
 from .laws import Bernoulli, FreeProduct, MarchenkoPastur, SmoothLaw
+
+if TYPE_CHECKING:
+    from .network import Network
 
 __all__ = ["MeanField", "mean_field", "rho_law", "bernoulli_rho"]
 
@@ -83,7 +87,7 @@ def _check_range(net, name, value):
         raise ValueError(f"the mean field of {net.describe()} leaves the float64 range: {name} = {float(value):.3g}")
 
 
-def mean_field(net, fn=math):
+def mean_field(net: Network, fn=math) -> MeanField:
     """Order parameters of ``net`` computed with the namespace ``fn`` (``math`` or ``mpmath.mp``)."""
     L = net.depth
     convert = fn.mpf if hasattr(fn, "mpf") else float

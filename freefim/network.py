@@ -14,6 +14,7 @@ from .activations import Activation, get_activation
 
 __all__ = ["Network", "WEIGHT_LAWS", "MAX_DEPTH", "VALUE_RANGE"]
 
+#: the weight laws: Haar orthogonal ``sigma_w O`` or i.i.d. Gaussian ``N(0, sigma_w^2 / M)``
 WEIGHT_LAWS = ("orthogonal", "gaussian")
 #: the deepest network accepted (the mean field and the chain hold one law per layer in memory)
 MAX_DEPTH = 10 ** 6
@@ -72,7 +73,7 @@ class Network:
     sigma_b2: float = 0.0
     depth: int = 3
     q0: float = 1.0
-    widths: tuple = None
+    widths: tuple[float, ...] | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "activation", get_activation(self.activation))

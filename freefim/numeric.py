@@ -30,17 +30,24 @@ precisions; with ``dps`` the float roots are polished, edges are the zeros of
 from __future__ import annotations
 
 import math
+import sys
+import time
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import mpmath
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .laws import (Bernoulli, FreeProduct, Law, MarchenkoPastur, PointMass, Shifted, SmoothLaw, _positive_mass, _symbolic,
                    free_product_atoms)
 from .meanfield import mean_field
 from .quadrature import panel_nodes
+
+if TYPE_CHECKING:  # annotations only (the network module imports no solver)
+    from .network import Network
 
 __all__ = ["Chain", "Spectrum", "Atom", "Moments", "Peak", "AccuracyWarning"]
 
@@ -51,6 +58,18 @@ MASS_GOAL = 1e-8
 #: above this certified error a quantity is refused (ValueError); between the two it comes with an
 #: :class:`AccuracyWarning` stating the error (float64 resolution next to interior atoms)
 MASS_REFUSE = 1e-6
+
+
+#: seconds of numpy layer loops of piecewise-linear chains after which the compiled loop
+#: (:mod:`freefim.kernels`) takes over; importing numba and loading its cached kernel costs ~0.6 s,
+#: ten to a hundred times a whole solve at small depth (``freefim density --x 4``: 0.02 s), so a
+#: process pays it only once it is worth it (the two loops agree bit for bit, so the switch does
+#: not change a number)
+COMPILED_AFTER = 0.3
+#: chains of at least this many layers run the compiled loop at once (a numpy solve of ~300 chain
+#: evaluations costs about as much as loading numba from 32 layers on)
+COMPILED_DEPTH = 32
+_numpy_loop_seconds = 0.0
 
 
 class AccuracyWarning(UserWarning):
@@ -196,7 +215,13 @@ class Chain:
         converges linearly, was 25% off: relu/orthogonal (0.2414, 1, depth 4) lost 8e-7 of its mass);
         1e-11 with a smooth activation's law, whose transform is accurate to ~1e-12 only (1e-14 made
         tanh 10-20% slower for nothing)."""
-        return 1e-11 if any(law.numerical for _, law in self.layers) else 1e-14
+        return 1e-11 if self._numerical else 1e-14
+
+    @cached_property
+    def _numerical(self):
+        """Whether a layer's law is numerical (a smooth activation's): only then can the chain have
+        :attr:`_smooth_fits` (checked first: that property imports numba)."""
+        return any(law.numerical for _, law in self.layers)
 
     def _kernel_layers(self, name):
         """``(kernel, [(qh, law, mp), ...])``: the compiled kernel ``name`` of :mod:`freefim.kernels` and
@@ -266,15 +291,28 @@ class Chain:
     @np.errstate(all="ignore")  # poles and overflow are masked by the callers (finite checks)
     def forward(self, t, herglotz=False):
         """``Z(t)``, ``Z'(t)``, ``g_L(t)`` (and the Herglotz flag along the chain if asked)."""
+        global _numpy_loop_seconds
         compiled = isinstance(t, np.ndarray) and t.dtype == complex
-        if compiled and self._piecewise is not None:
+        if compiled and self._compiled_worth() and self._piecewise is not None:
             kernel, *layers = self._piecewise
             z, dz, g, ok = kernel(t.ravel(), float(self.qh0), *layers, herglotz)
             z, dz, g, ok = (a.reshape(t.shape) for a in (z, dz, g, ok))
             return (z, dz, g, ok) if herglotz else (z, dz, g)
-        if compiled and t.size and self._smooth_fits is not None:
+        if compiled and t.size and self._numerical and self._smooth_fits is not None:
             return self._forward_compiled(t, herglotz)
-        return self._forward_loop(t, herglotz)
+        start = time.perf_counter()
+        out = self._forward_loop(t, herglotz)
+        if compiled:
+            _numpy_loop_seconds += time.perf_counter() - start
+        return out
+
+    def _compiled_worth(self):
+        """Whether a piecewise-linear chain runs its compiled loop: once :mod:`freefim.kernels` is loaded
+        (by this process, for any chain), from :data:`COMPILED_DEPTH` layers on, or once the numpy loops
+        have run :data:`COMPILED_AFTER` seconds.  Smooth chains always do (their laws' fits cost more
+        than loading numba)."""
+        return ("freefim.kernels" in sys.modules or len(self.layers) >= COMPILED_DEPTH
+                or _numpy_loop_seconds >= COMPILED_AFTER)
 
     def _forward_compiled(self, t, herglotz):
         """:meth:`forward` by :func:`freefim.kernels.forward_rational`; a layer where a point leaves
@@ -790,7 +828,7 @@ class Spectrum:
     3.15
     """
 
-    def __init__(self, network, dps=None, jacobian=False):
+    def __init__(self, network: Network | Law, dps: int | None = None, jacobian: bool = False):
         from .network import Network
 
         if not isinstance(network, (Network, Law)):
@@ -818,7 +856,7 @@ class Spectrum:
         self.chain = self._cut(self._full_chain)
 
     @classmethod
-    def from_chain(cls, chain, network=None):
+    def from_chain(cls, chain: Chain, network: Network | None = None) -> Spectrum:
         """The law of a given :class:`Chain` (e.g. a sampled network's own order parameters);
         float64 only."""
         spec = cls.__new__(cls)
@@ -846,7 +884,7 @@ class Spectrum:
 
     # ------------------------------------------------------------------ exact parts
     @cached_property
-    def moments(self):
+    def moments(self) -> Moments:
         """Exact ``Moments(m1, m2)`` of the whole law by the free moment rules."""
         if self.dps:
             with mpmath.workdps(self.dps):
@@ -859,7 +897,7 @@ class Spectrum:
         return tuple(Atom(float(a), float(m)) for a, m in sorted(self.chain.atoms()) if m > 1e-14)
 
     @cached_property
-    def atoms(self):
+    def atoms(self) -> tuple[Atom, ...]:
         """Every atom of :math:`\\mu_L` as a tuple of :class:`Atom`, sorted by location (with ``dps``:
         ``mpmath.mpf`` locations and masses from the ``dps``-digit chain)."""
         if not self.dps:
@@ -868,7 +906,7 @@ class Spectrum:
             return tuple(Atom(a, m) for a, m in sorted(self._chain_mp.atoms()) if m > 1e-14)
 
     @property
-    def atom_mass(self):
+    def atom_mass(self) -> float:
         """Total mass of the atoms (``mpf`` with ``dps``)."""
         return sum(a.mass for a in self.atoms) if self.atoms else 0.0
 
@@ -900,7 +938,7 @@ class Spectrum:
         _, _, g = self.chain.forward(t)
         return t, z, g
 
-    def stieltjes(self, z):
+    def stieltjes(self, z: ArrayLike) -> np.ndarray | complex:
         r"""Stieltjes transform :math:`G(z) = \int d\mu_L(t)/(z - t)` (vectorised, complex).
 
         Real ``z`` gives the boundary value :math:`G(x + i0)`; the lower half-plane uses
@@ -929,7 +967,7 @@ class Spectrum:
         out = np.where(lower, np.conj(out), out)
         return _like_input(out.reshape(shape), points)
 
-    def density(self, x):
+    def density(self, x: ArrayLike) -> np.ndarray | float:
         r"""Density of the continuous part, :math:`-\operatorname{Im} G(x + i0)/\pi`, atoms removed.
 
         It integrates to ``1 - sum(atom masses)`` (see :meth:`conditional_density` for the
@@ -954,7 +992,7 @@ class Spectrum:
             dens[on_atom] = (self.density(xs[on_atom] - delta) + self.density(xs[on_atom] + delta)) / 2
         return _like_input(dens.reshape(shape), points)
 
-    def conditional_density(self, x):
+    def conditional_density(self, x: ArrayLike) -> np.ndarray | float:
         r"""Density of the law conditioned on its continuous part: :meth:`density` divided by
         :attr:`continuous_mass` (integrates to 1; what a histogram with the atoms split off shows)."""
         mass = self.continuous_mass
@@ -1222,7 +1260,7 @@ class Spectrum:
             out[rel] = _continuous_density(chain.forward(t)[2])
         return out
 
-    def midpoint_grid(self, points):
+    def midpoint_grid(self, points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r"""The density on a cosine grid of each support interval ``[a, b]``:
         :math:`x = a + (b - a)\sin^2(\theta/2)` at the midpoints :math:`\theta_k = (k + 1/2)\pi/n`,
         ``n = points``, with the midpoint-rule weights :math:`dx = \frac{b-a}{2}\sin\theta\,\pi/n`
@@ -1267,7 +1305,7 @@ class Spectrum:
         scale for an atom at 0 (a law of products alone, e.g. the Jacobian's: 1e-9 of 1e-300 is out of reach)."""
         return 1e-9 * np.where(x == 0, float(_scales(self.chain, x[:1])[1]), np.abs(x))
 
-    def support(self):
+    def support(self) -> list[tuple[float, float]]:
         """Intervals ``[(lo, hi), ...]`` of the continuous part (edges to ~1e-10 relative; with
         ``dps``: ``mpf`` edges to ``dps`` digits, see :meth:`_edge_mp`)."""
         if self.dps:
@@ -1423,11 +1461,11 @@ class Spectrum:
         return x, w, panels
 
     @property
-    def continuous_mass(self):
+    def continuous_mass(self) -> float:
         """Mass of the continuous part, by quadrature of :meth:`density` over :meth:`support`."""
         return float(np.sum(self._weighted_nodes[1]))
 
-    def moment(self, k):
+    def moment(self, k: int) -> float:
         r"""``k``-th moment :math:`\int x^k d\mu_L` of the whole law (exact for ``k <= 2``,
         otherwise quadrature of the density plus the atoms; with ``dps`` an ``mpf``)."""
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
@@ -1444,12 +1482,12 @@ class Spectrum:
                 return sum(v for v, _ in parts) + sum(a.mass * a.location ** k for a in self.atoms)
         return self.numeric_moment(k)
 
-    def numeric_moment(self, k):
+    def numeric_moment(self, k: int) -> float:
         """``k``-th moment from the density by quadrature, plus the atoms (an independent check)."""
         x, w = self._weighted_nodes
         return float(np.sum(w * x ** k) + sum(a.mass * a.location ** k for a in self._atoms))
 
-    def cdf(self, x, continuous=False):
+    def cdf(self, x: ArrayLike, continuous: bool = False) -> np.ndarray | float:
         r"""Distribution function of the law (``continuous=True``: of its continuous part, normalised).
 
         With ``dps``: ``mpf`` values, the continuous part integrated by Gauss-Legendre quadrature
@@ -1557,7 +1595,7 @@ class Spectrum:
             self._warn_mp(error, "cdf")
         return _like_input(np.array(out, dtype=object).reshape(x.shape), points)
 
-    def peak(self):
+    def peak(self) -> Peak:
         """Location and height of the density maximum.
 
         An edge, or an atom inside the support, where the density diverges (inverse square
@@ -1618,42 +1656,84 @@ class Spectrum:
         g = g - sum(a.mass / (z - a.location) for a in self.atoms)
         return max(-mpmath.im(g) / mpmath.pi, mpmath.mpf(0))
 
+    @staticmethod
+    def _diverging_edge(interval, near_edges):
+        """``Peak(edge, inf)`` at the first edge of ``interval = (a, b)`` where the density diverges, from
+        its values at 1e-6 and 1e-10 of the width from each edge (``near_edges``), else ``None``."""
+        a, b = interval
+        for edge, near in zip((a, b), near_edges):
+            # diverging: tenfold up, and far above the mean density 1/width (not a rise from ~0)
+            if near[1] > 30 * near[0] and near[1] > 100 / (b - a):
+                return Peak(float(edge), math.inf)
+        return None
+
     @cached_property
     def _peak_float(self):
-        best = None
+        """The float64 maximum: every interval's edges checked for a divergence, then grids zoomed in
+        from several starts.  The density is evaluated for all intervals and starts at once (one
+        vectorised solve per stage instead of one per start and round: each solve costs about the same
+        whatever its number of points, so the peak costs a few densities, not two dozen)."""
         # an atom inside an interval is an edge too (inverse-square-root spikes on either side)
-        for a, b in _split_at_atoms(self._support, self._atoms):
+        intervals = _split_at_atoms(self._support, self._atoms)
+        if not intervals:
+            raise ValueError("the law has no continuous part (only atoms); it has no density peak")
+        # stage 1: next to both edges of every interval (a divergence), and geometric grids from both
+        # edges (a spike next to an edge, narrower than the scan's cosine grid: hard-tanh/orthogonal
+        # (1, 0, depth 6, q0 10) peaks 6e-4 of its interval's width from the edge)
+        geo = np.geomspace(1e-10, 0.25, 48)
+        near_delta = np.array([1e-6, 1e-10])
+        base, delta = [], []
+        for a, b in intervals:
             width = b - a
             for edge, side in ((a, 1.0), (b, -1.0)):
-                near = self._density_from_edge(np.full(2, edge), side * width * np.array([1e-6, 1e-10]))
-                # diverging: tenfold up, and far above the mean density 1/width (not a rise from ~0)
-                if near[1] > 30 * near[0] and near[1] > 100 / width:
-                    return Peak(float(edge), math.inf)
-            # starts: the whole interval, and the neighbourhood of the highest point of the support
-            # finder's grid in it (it resolves every scale: narrow spikes next to atoms and edges)
-            starts = [(a, b)]
-            grid, dens = self._support_scan[1:]
+                base.append(np.full(2, edge))
+                delta.append(side * width * near_delta)
+        sides = []
+        for a, b in intervals:
+            width = b - a
+            sides += [a + width * geo, b - width * geo]
+        points = np.concatenate(sides)
+        values = self._density_from_edge(np.concatenate(base), np.concatenate(delta))
+        edge_dens = values.reshape(len(intervals), 2, 2)
+        if self._diverging_edge(intervals[0], edge_dens[0]) is not None:  # found first, whatever the rest
+            return self._diverging_edge(intervals[0], edge_dens[0])
+        side_dens = self._density_float(points).reshape(len(sides), geo.size)
+        # starts: the whole interval, the neighbourhood of the highest point of the support finder's
+        # grid in it (it resolves every scale: narrow spikes next to atoms and edges), and of the highest
+        # point of each geometric grid
+        starts = []  # (interval index, lo, hi)
+        grid, dens = self._support_scan[1:]
+        for i, (a, b) in enumerate(intervals):
+            starts.append((i, a, b))
             inside = np.flatnonzero((grid > a) & (grid < b))
             if inside.size:
                 k = inside[int(np.argmax(dens[inside]))]
-                starts.append((max(grid[max(k - 1, 0)], a), min(grid[min(k + 1, grid.size - 1)], b)))
-            # and the highest point of geometric grids at both edges (a spike next to an edge, narrower
-            # than the scan's cosine grid: hard-tanh/orthogonal (1, 0, depth 6, q0 10) peaks 6e-4 of
-            # its interval's width from the edge)
-            geo = np.geomspace(1e-10, 0.25, 48)
-            for side in (a + width * geo, b - width * geo):
-                f = self._density_float(side)
+                starts.append((i, max(grid[max(k - 1, 0)], a), min(grid[min(k + 1, grid.size - 1)], b)))
+            for side, f in zip(sides[2 * i:2 * i + 2], side_dens[2 * i:2 * i + 2]):
                 k = int(np.argmax(f))
                 lo, hi = sorted((side[max(k - 1, 0)], side[min(k + 1, side.size - 1)]))
-                starts.append((max(lo, a), min(hi, b)))
-            for lo, hi in starts:
-                for _ in range(5):
-                    xs = np.linspace(lo, hi, 65)[1:-1]
-                    f = self._density_float(xs)
-                    k = int(np.argmax(f))
-                    step = xs[1] - xs[0]
-                    lo, hi = max(xs[k] - step, a), min(xs[k] + step, b)
-                cand = Peak(float(xs[k]), float(f[k]))
+                starts.append((i, max(lo, a), min(hi, b)))
+        # stage 2: zoom in on every start at once, 5 rounds of 63 points each
+        which = np.array([i for i, _, _ in starts])
+        lo = np.array([l for _, l, _ in starts], dtype=float)
+        hi = np.array([h for _, _, h in starts], dtype=float)
+        a_of, b_of = np.array(intervals, dtype=float)[which].T
+        frac = np.linspace(0, 1, 65)[1:-1]
+        rows = np.arange(len(starts))
+        for _ in range(5):
+            xs = lo[:, None] + (hi - lo)[:, None] * frac
+            f = self._density_float(xs.ravel()).reshape(xs.shape)
+            k = np.argmax(f, axis=1)
+            step = xs[:, 1] - xs[:, 0]
+            lo, hi = np.maximum(xs[rows, k] - step, a_of), np.minimum(xs[rows, k] + step, b_of)
+        # in the order of the intervals (as a search interval by interval would find them): a diverging
+        # edge, a start driven onto an atom, else the highest candidate
+        best = None
+        for i, ((a, b), near_edges) in enumerate(zip(intervals, edge_dens)):
+            if self._diverging_edge((a, b), near_edges) is not None:
+                return self._diverging_edge((a, b), near_edges)
+            for x, height in zip(xs[rows, k][which == i], f[rows, k][which == i]):
+                cand = Peak(float(x), float(height))
                 atom = min(self._atoms, key=lambda t: abs(t.location - cand.location), default=None)
                 if atom is not None and abs(atom.location - cand.location) <= 1e-9 * abs(atom.location):
                     # driven onto an atom: a spike next to it that float64 does not resolve (the
@@ -1661,6 +1741,4 @@ class Spectrum:
                     return Peak(atom.location, math.inf)
                 if best is None or cand.height > best.height:
                     best = cand
-        if best is None:
-            raise ValueError("the law has no continuous part (only atoms); it has no density peak")
         return best

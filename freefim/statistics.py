@@ -51,6 +51,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 from scipy import integrate, special, stats
@@ -58,6 +59,10 @@ from scipy.sparse import linalg as sparse_linalg
 
 from .montecarlo import _rng, blas_threads, draw_input, draw_weight
 from .progress import Progress
+
+if TYPE_CHECKING:
+    from .activations import Activation
+    from .network import Network
 
 __all__ = ["OrderParameters", "FIMStatistics", "MonteCarloStatistics", "NTKStatistics", "MonteCarloNTK", "LOSSES",
            "order_parameters", "fim_statistics", "ntk_statistics", "mean_field_dual", "output_factor",
@@ -74,13 +79,13 @@ def _hermite(n):
     return x, w / math.sqrt(2 * math.pi)
 
 
-def gauss_average(f, q, nodes=QUADRATURE_NODES):
+def gauss_average(f: Callable, q: float, nodes: int = QUADRATURE_NODES) -> float:
     r""":math:`\int Du\, f(\sqrt q u)` by Gauss-Hermite quadrature (exact for polynomials of degree < 2n)."""
     x, w = _hermite(nodes)
     return float(w @ f(math.sqrt(q) * x))
 
 
-def gauss_cross_average(f, a, b, nodes=QUADRATURE_NODES):
+def gauss_cross_average(f: Callable, a: float, b: float, nodes: int = QUADRATURE_NODES) -> float:
     r"""The two-dimensional integral :math:`I_f[a, b]` of Karakida et al. (2019, below eq. 10).
 
     .. math::
@@ -119,7 +124,7 @@ def _clipped_mean(m, s):
     return m * (Phi(beta) - Phi(alpha)) + s * (phi(alpha) - phi(beta)) + (1 - Phi(beta)) - Phi(alpha)
 
 
-def cross_moment(activation, a, b, derivative=False):
+def cross_moment(activation: Activation | str, a: float, b: float, derivative: bool = False) -> float:
     r""":math:`I_\phi[a,b]` (or :math:`I_{\phi'}[a,b]` with ``derivative=True``) for ``activation``.
 
     Closed forms (Karakida et al. 2019, Supplementary B; Cho & Saul's arc-cosine
@@ -213,7 +218,7 @@ def _check_alphas(alphas, depth, net=None):
     return tuple(float(a) for a in alphas)
 
 
-def order_parameters(net, alphas=None, qh0_st=0.0):
+def order_parameters(net: Network, alphas: Sequence[float] | None = None, qh0_st: float = 0.0) -> OrderParameters:
     r"""Order parameters of ``net`` (Karakida et al. 2019, eqs. 9-12).
 
     Parameters
@@ -275,7 +280,7 @@ def _check_loss(loss):
     return loss
 
 
-def output_factor(logits, loss):
+def output_factor(logits: np.ndarray, loss: str) -> np.ndarray:
     r"""A factor :math:`B` of the Fisher information :math:`Q = BB^T` of the output law in the logits ``u``.
 
     * regression: :math:`Q = I_C`, :math:`B = I_C`;
@@ -328,7 +333,7 @@ def _sample_kernel(kappa1, kappa2, samples):
     return (kappa1 - kappa2) * np.eye(samples) + kappa2
 
 
-def mean_field_dual(op, width, logits, loss="regression"):
+def mean_field_dual(op: OrderParameters, width: int, logits: np.ndarray, loss: str = "regression") -> np.ndarray:
     r"""The ``CT x CT`` dual FIM of the mean-field limit for given logits ``(T, C)``.
 
     At large width the Jacobian Gram matrix concentrates, :math:`JJ^T \to M\alpha\,(K\otimes I_C)` with
@@ -429,8 +434,9 @@ def _softmax_traces(op, classes, loss, draws, rng):
     return {k: (float(v.mean()), float(v.std(ddof=1) / math.sqrt(draws))) for k, v in values.items()}
 
 
-def fim_statistics(net, width, outputs=1, samples=1, mu=0.0, alphas=None, qh0_st=0.0, loss="regression",
-                   seed=0, draws=None):
+def fim_statistics(net: Network, width: int, outputs: int = 1, samples: int = 1, mu: float = 0.0,
+                   alphas: Sequence[float] | None = None, qh0_st: float = 0.0, loss: str = "regression",
+                   seed: int = 0, draws: int | None = None) -> FIMStatistics:
     r"""Mean, second moment and largest eigenvalues of the FIM of ``T`` samples (regression or softmax).
 
     Regression (Karakida, Akaho & Amari 2019, Theorems 1, 3, 4, 7):
@@ -528,7 +534,8 @@ class NTKStatistics:
                     alphas=op.alphas)
 
 
-def ntk_statistics(net, outputs=1, samples=1, alphas=None, qh0_st=0.0):
+def ntk_statistics(net: Network, outputs: int = 1, samples: int = 1, alphas: Sequence[float] | None = None,
+                   qh0_st: float = 0.0) -> NTKStatistics:
     r"""The NTK :math:`\Theta = JJ^T/M` (``CT x CT``, weights only) in the mean-field limit.
 
     :math:`\Theta \to \alpha (K\otimes I_C)`, :math:`K = (\kappa_1-\kappa_2)I_T+\kappa_2\mathbf 1\mathbf 1^T`
@@ -567,7 +574,8 @@ def _widths(net, width, outputs, alphas):
     return widths
 
 
-def jacobian_gram(activation, weights, inputs, biases=None):
+def jacobian_gram(activation: Activation, weights: Sequence[np.ndarray], inputs: np.ndarray,
+                  biases: Sequence[np.ndarray] | None = None) -> tuple:
     r"""The ``CT x CT`` Gram matrix :math:`JJ^T` of the weight Jacobian of the logits, and the logits ``(T, C)``.
 
     ``weights[l-1]`` is :math:`W_l` (``M_l x M_{l-1}``), ``l = 1..L``; ``C = M_L``; rows and columns are
@@ -601,7 +609,8 @@ def jacobian_gram(activation, weights, inputs, biases=None):
     return G, logits
 
 
-def dual_fim_from_weights(activation, weights, inputs, biases=None, loss="regression"):
+def dual_fim_from_weights(activation: Activation, weights: Sequence[np.ndarray], inputs: np.ndarray,
+                          biases: Sequence[np.ndarray] | None = None, loss: str = "regression") -> np.ndarray:
     r"""The ``CT x CT`` dual FIM :math:`F^* = \frac1T B^T JJ^T B` of given weights (no biases in ``J``).
 
     ``B = diag(B_t)`` with the factors of :func:`output_factor` (``I`` for regression), so that the
@@ -630,7 +639,8 @@ def _sample_fim(net, width, outputs, samples, rng, alphas, loss):
     return _weighted_dual(G, output_factor(logits, loss), samples), n_params, logits
 
 
-def dual_fim(net, width, outputs=1, samples=1, rng=None, alphas=None, loss="regression"):
+def dual_fim(net: Network, width: int, outputs: int = 1, samples: int = 1, rng=None,
+             alphas: Sequence[float] | None = None, loss: str = "regression") -> tuple:
     r"""Draw one network and ``T`` inputs; return ``(F_star, n_params)``.
 
     Widths :math:`M_l = \mathrm{round}(\alpha_l M)`, ``C`` outputs; weights via
@@ -676,8 +686,9 @@ def _sampling_args(width, trials, outputs, samples):
             _positive_int("samples", samples))
 
 
-def sample_statistics(net, width, outputs=1, samples=1, trials=10, seed=None, alphas=None, progress=None,
-                      loss="regression"):
+def sample_statistics(net: Network, width: int, outputs: int = 1, samples: int = 1, trials: int = 10,
+                      seed=None, alphas: Sequence[float] | None = None, progress: bool | None = None,
+                      loss: str = "regression") -> MonteCarloStatistics:
     r"""Monte Carlo of :math:`m = \mathrm{tr}F/P`, :math:`s = \mathrm{tr}F^2/P`, :math:`\lambda_{max}`.
 
     Each trial draws a network and ``T`` inputs (:func:`dual_fim`) and uses
@@ -725,7 +736,8 @@ class MonteCarloNTK:
         return _summary(self, ("mean", "second_moment", "lambda_max", "lambda_max_samples"))
 
 
-def sample_ntk(net, width, outputs=1, samples=1, trials=10, seed=None, alphas=None, progress=None):
+def sample_ntk(net: Network, width: int, outputs: int = 1, samples: int = 1, trials: int = 10, seed=None,
+               alphas: Sequence[float] | None = None, progress: bool | None = None) -> MonteCarloNTK:
     r"""Monte Carlo of the NTK :math:`\Theta = JJ^T/M` (:func:`jacobian_gram`) of sampled networks: the mean and
     second moment of its ``CT`` eigenvalues (:math:`\mathrm{tr}\,\Theta/CT`, :math:`\|\Theta\|_F^2/CT`), its
     largest eigenvalue and that of the ``T x T`` Gram matrix :math:`\sum_k J_kJ_k^T/M`."""

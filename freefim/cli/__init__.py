@@ -115,6 +115,7 @@ def number(text):
 
 
 def integer(text):
+    """An integer option; anything else is refused naming the value."""
     try:
         return int(text)
     except ValueError:
@@ -234,9 +235,24 @@ def to_json(obj):
 
 
 # ---------------------------------------------------------------------- entry point
+class _Version(argparse.Action):
+    """``--version``: print ``freefim VERSION`` (package metadata, read only when asked) and exit 0."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .. import __version__
+
+        print(f"freefim {__version__}")
+        parser.exit()
+
+
 def build_parser():
+    """The ``freefim`` parser with every command of :data:`COMMAND_MODULES` registered."""
     parser = _Parser(prog="freefim", description="Spectrum of the Fisher information matrix of deep random "
                      "networks by free probability.")
+    parser.add_argument("--version", action=_Version, help="print the version of freefim and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_commands(subparsers)

@@ -289,6 +289,7 @@ def claim_critical_learning_rate(out, quick, seed):
                  "eta_c for every sigma_w2", measured, bool(holds), figure)
 
 
+#: the claims :func:`reproduce` runs, in order: functions ``(out, quick, seed) -> Claim``
 CLAIMS = (claim_peak_linear_in_depth, claim_closed_form, claim_learning_rate, claim_statistics_vs_width,
           claim_critical_learning_rate)
 

@@ -97,13 +97,12 @@ def _add_sample_options(p, trials_help):
 
 def add_commands(subparsers):
     """Register ``freefim stats`` and ``freefim ntk``."""
-    from ..statistics import LOSSES
-
     p = add_command(subparsers, "stats", "mean-field FIM statistics of T samples (regression or softmax; Karakida "
                     "et al.), optional Monte Carlo",
                     "freefim stats --activation tanh --weights gaussian --sigma-w2 3 --sigma-b2 0.64 --loss softmax "
                     "--classes 10 --samples 100 --json", _stats_command)
-    p.add_argument("--loss", default="regression", choices=LOSSES,
+    # the library checks the value (freefim.statistics.LOSSES), so that building the parser imports nothing heavy
+    p.add_argument("--loss", default="regression",
                    help="output law: regression (linear outputs) or softmax (cross-entropy; C = 1 is logistic); "
                    "default %(default)s")
     _add_sample_options(p, "also sample this many networks through the CT x CT dual FIM (default %(default)s)")

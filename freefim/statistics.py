@@ -425,13 +425,27 @@ def _positive_int(name, value):
 
 def _softmax_traces(op, classes, loss, draws, rng):
     r"""Means and standard errors of :math:`\mathrm{tr}\,Q(u)`, :math:`\mathrm{tr}\,Q(u)^2` and
-    :math:`\mathrm{tr}\,Q(u)Q(v)` over the logits of two samples (correlation :math:`q^{st}_L/q_L`)."""
+    :math:`\mathrm{tr}\,Q(u)Q(v)` over the logits of two samples (correlation :math:`q^{st}_L/q_L`), from the
+    probabilities alone (``O(C)`` per draw): with :math:`Q = \mathrm{diag}\,p - pp^T`,
+    :math:`\mathrm{tr}\,Q = 1 - |p|^2`, :math:`\mathrm{tr}\,Q^2 = |p|^2 - 2\sum p^3 + |p|^4` and
+    :math:`\mathrm{tr}\,Q(u)Q(v) = p\cdot q - \sum p q^2 - \sum p^2 q + (p\cdot q)^2`; for ``C = 1``,
+    :math:`Q = p(1-p)`."""
     pair = _gaussian_logits(op, classes, 2, draws, rng)
-    Bu, Bv = output_factor(pair[:, 0], loss), output_factor(pair[:, 1], loss)
-    Qu, Qv = Bu @ np.swapaxes(Bu, -1, -2), Bv @ np.swapaxes(Bv, -1, -2)
-    values = {"tr_Q": np.trace(Qu, axis1=-2, axis2=-1), "tr_Q2": np.sum(Qu * Qu, axis=(-2, -1)),
-              "tr_QQ": np.sum(Qu * Qv, axis=(-2, -1))}
+    if classes == 1:
+        a, b = (special.expit(pair[:, t, 0]) * (1 - special.expit(pair[:, t, 0])) for t in (0, 1))
+        values = {"tr_Q": a, "tr_Q2": a * a, "tr_QQ": a * b}
+    else:
+        p, q = special.softmax(pair[:, 0], axis=-1), special.softmax(pair[:, 1], axis=-1)
+        p2, pq = np.sum(p * p, axis=-1), np.sum(p * q, axis=-1)
+        values = {"tr_Q": 1 - p2, "tr_Q2": p2 - 2 * np.sum(p ** 3, axis=-1) + p2 * p2,
+                  "tr_QQ": pq - np.sum(p * q * q, axis=-1) - np.sum(p * p * q, axis=-1) + pq * pq}
     return {k: (float(v.mean()), float(v.std(ddof=1) / math.sqrt(draws))) for k, v in values.items()}
+
+
+#: the largest ``C^2 T`` (entries of the factors ``B_t``) for the softmax outliers, and the largest ``CT`` of a
+#: sampled dual matrix (``(CT)^2`` entries): beyond them the arrays would not fit in memory
+MAX_FACTOR_ENTRIES = 5 * 10 ** 7
+MAX_DUAL_SIZE = 10 ** 4
 
 
 def fim_statistics(net: Network, width: int, outputs: int = 1, samples: int = 1, mu: float = 0.0,
@@ -489,6 +503,9 @@ def fim_statistics(net: Network, width: int, outputs: int = 1, samples: int = 1,
         outliers, sd, se = (lam,) * C, 0.0, {}
         fr = net.sigma_w2 * C * sum(op.qt[l] * op.qh[l - 1] for l in range(1, net.depth + 1))
     else:
+        if C * C * T > MAX_FACTOR_ENTRIES:
+            raise ValueError(f"softmax outliers with C = {C} classes and T = {T} samples need C^2 T = {C * C * T} "
+                             f"> {MAX_FACTOR_ENTRIES} factor entries; use fewer classes or samples")
         rng = np.random.default_rng(seed)
         tr = _softmax_traces(op, C, loss, SOFTMAX_DRAWS, rng)
         m = k1 * tr["tr_Q"][0] / width
@@ -682,8 +699,12 @@ class MonteCarloStatistics:
 
 
 def _sampling_args(width, trials, outputs, samples):
-    return (_positive_int("width", width), _positive_int("trials", trials), _positive_int("outputs", outputs),
-            _positive_int("samples", samples))
+    out = (_positive_int("width", width), _positive_int("trials", trials), _positive_int("outputs", outputs),
+           _positive_int("samples", samples))
+    if outputs * samples > MAX_DUAL_SIZE:
+        raise ValueError(f"the sampled dual matrix is CT x CT with C = {outputs}, T = {samples}: CT = "
+                         f"{outputs * samples} > {MAX_DUAL_SIZE} would not fit in memory")
+    return out
 
 
 def sample_statistics(net: Network, width: int, outputs: int = 1, samples: int = 1, trials: int = 10,

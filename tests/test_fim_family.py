@@ -226,3 +226,26 @@ def test_outlier_plot(tmp_path):
     fig = plot_fim_outliers(TANH, 60, classes=3, samples=4, trials=2, seed=0)
     assert len(fig.axes) == 2
     fig.savefig(tmp_path / "out.png")
+
+
+@pytest.mark.parametrize("C", [1, 4])
+def test_softmax_traces_equal_the_explicit_matrices(C):
+    """The O(C) trace formulas of the softmax integrals equal tr Q, tr Q^2, tr Q(u)Q(v) of the matrices."""
+    from freefim.statistics import _gaussian_logits, _softmax_traces
+
+    op = order_parameters(TANH)
+    got = _softmax_traces(op, C, "softmax", 500, np.random.default_rng(1))
+    pair = _gaussian_logits(op, C, 2, 500, np.random.default_rng(1))
+    Bu, Bv = output_factor(pair[:, 0], "softmax"), output_factor(pair[:, 1], "softmax")
+    Qu, Qv = Bu @ np.swapaxes(Bu, -1, -2), Bv @ np.swapaxes(Bv, -1, -2)
+    expect = {"tr_Q": np.trace(Qu, axis1=-2, axis2=-1), "tr_Q2": np.sum(Qu * Qu, axis=(-2, -1)),
+              "tr_QQ": np.sum(Qu * Qv, axis=(-2, -1))}
+    for key, values in expect.items():
+        assert got[key][0] == pytest.approx(values.mean(), rel=1e-12), key
+
+
+def test_sizes_beyond_memory_are_refused():
+    with pytest.raises(ValueError, match="C = 10000 classes and T = 10000"):
+        fim_statistics(TANH, 100, 10 ** 4, 10 ** 4, loss="softmax")
+    with pytest.raises(ValueError, match="CT = 20000"):
+        sample_ntk(TANH, 50, 200, 100, trials=1)

@@ -213,14 +213,15 @@ def plot_jacobian_vs_fim(networks, width=None, trials=1, seed=0, points=400, bin
 
 
 def plot_fim_outliers(net, width, classes=1, samples=10, losses=("regression", "softmax"), trials=4, seed=0,
-                      bins=60):
+                      bins=60, alphas=None):
     r"""The sampled spectra of the FIM of ``T`` samples, one panel per output law, with the outliers of
     :func:`freefim.statistics.fim_statistics` marked (Karakida, Akaho & Amari, *Pathological spectra*, 2021).
 
     Each panel is a histogram of the nonzero eigenvalues of the ``CT x CT`` dual FIM of ``trials`` sampled
     networks on a log axis: the regression spectrum is ``C`` outliers at :math:`\lambda_{max}` plus a bulk at
     :math:`\alpha(\kappa_1-\kappa_2)M/T`; the softmax outliers are dispersed (their mean and spread over the
-    random logits are shown) and a tail leaves the bulk.  Returns the figure.
+    random logits are shown) and a tail leaves the bulk.  ``alphas``: width ratios as in
+    :func:`~freefim.statistics.fim_statistics`.  Returns the figure.
     """
     import matplotlib.pyplot as plt
 
@@ -230,8 +231,8 @@ def plot_fim_outliers(net, width, classes=1, samples=10, losses=("regression", "
     rng = _rng(seed)
     fig, axes = plt.subplots(1, len(losses), figsize=(5.5 * len(losses), 3.6), squeeze=False)
     for ax, loss in zip(axes[0], losses):
-        theory = fim_statistics(net, width, classes, samples, loss=loss)
-        eig = np.concatenate([np.linalg.eigvalsh(dual_fim(net, width, classes, samples, rng, loss=loss)[0])
+        theory = fim_statistics(net, width, classes, samples, alphas=alphas, loss=loss)
+        eig = np.concatenate([np.linalg.eigvalsh(dual_fim(net, width, classes, samples, rng, alphas, loss)[0])
                               for _ in range(trials)])
         eig = eig[eig > 1e-12 * eig.max()]
         edges = np.geomspace(eig.min(), eig.max() * 1.5, bins)

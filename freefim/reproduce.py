@@ -80,21 +80,29 @@ def _fmt(v):
     return str(v)
 
 
-def _plt():
-    try:
-        import matplotlib
+class _Figures:
+    """Figures without pyplot (``matplotlib.figure.Figure``: no global backend or figure state is touched, so
+    running the report inside a notebook leaves the user's plotting alone)."""
 
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+    def __init__(self, Figure):
+        self.Figure = Figure
+
+    def subplots(self, nrows=1, ncols=1, figsize=None):
+        fig = self.Figure(figsize=figsize)
+        return fig, fig.subplots(nrows, ncols)
+
+
+def _plt():
+    """A :class:`_Figures` factory, or ``None`` without matplotlib (the report is then written without figures)."""
+    try:
+        from matplotlib.figure import Figure
     except ImportError:
         return None
-    return plt
+    return _Figures(Figure)
 
 
 def _save(fig, out, name):
-    path = os.path.join(out, name)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    _plt().close(fig)
+    fig.savefig(os.path.join(out, name), dpi=110, bbox_inches="tight")
     return name
 
 

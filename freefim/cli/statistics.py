@@ -58,8 +58,8 @@ def _stats_command(args):
     if args.plot:
         from ..plotting import plot_fim_outliers
 
-        plot_fim_outliers(net, args.width, args.outputs, args.samples, trials=max(args.trials, 2),
-                          seed=args.seed).savefig(args.plot, dpi=120, bbox_inches="tight")
+        plot_fim_outliers(net, args.width, args.outputs, args.samples, trials=max(args.trials, 2), seed=args.seed,
+                          alphas=args.alphas).savefig(args.plot, dpi=120, bbox_inches="tight")
         lines.append(f"plot written to {args.plot}")
     return out, "\n".join(lines)
 

@@ -212,7 +212,9 @@ SOFTPLUS_LIKE = Activation.from_callable(lambda u: np.tanh(u) + 0.1 * u, name="t
 @pytest.mark.parametrize("activation, weights, depth", [
     ("tanh", "orthogonal", 5), ("erf", "orthogonal", 5), ("sigmoid", "gaussian", 5), ("tanh", "gaussian", 10),
     pytest.param("tanh", "gaussian", 30, marks=pytest.mark.slow),
-    pytest.param(SOFTPLUS_LIKE, "orthogonal", 5, marks=pytest.mark.slow),
+    # a user callable at depth 5: ~95 s (its interpolants per panel), left to `python -m pytest -m long`; the
+    # default run checks user callables at depth 2-3 (test_user_activation_*, test_dps, test_montecarlo_smooth)
+    pytest.param(SOFTPLUS_LIKE, "orthogonal", 5, marks=pytest.mark.long),
 ])
 def test_mass_and_exact_moments_deeper(activation, weights, depth):
     sw2 = 4.0 if activation == "sigmoid" else SW2

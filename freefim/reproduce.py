@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .jsonable import to_json
+
 __all__ = ["Claim", "Report", "reproduce", "CLAIMS"]
 
 HAYASE = "Hayase & Karakida, AISTATS 2021"
@@ -325,21 +327,7 @@ def reproduce(out="freefim-report", quick=False, seed=0, progress=None):
     report = Report(claims, os.path.abspath(out), bool(quick), int(seed))
     report.files = sorted([c.figure for c in claims if c.figure] + ["report.json", "report.md"])
     with open(os.path.join(out, "report.json"), "w") as fh:
-        json.dump(_plain(report.as_dict()), fh, indent=1)
+        json.dump(to_json(report.as_dict()), fh, indent=1)
     with open(os.path.join(out, "report.md"), "w") as fh:
         fh.write(report.markdown())
     return report
-
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj

@@ -15,7 +15,7 @@ pytest.importorskip("myst_nb")
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ["network", "activations", "meanfield", "criticality", "laws", "quadrature", "numeric", "kernels", "symbolic",
-           "montecarlo", "statistics", "natgrad", "training", "reproduce", "plotting", "progress", "cli"]
+           "montecarlo", "statistics", "natgrad", "training", "reproduce", "plotting", "progress", "jsonable", "cli"]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ never a traceback.
 This package holds the entry points (:func:`main`, :func:`build_parser`) and the option
 helpers shared by the commands (:func:`add_command`, :func:`add_network_arguments`,
 :func:`add_option` and the repeated options ``--json``, ``--weights``, ``--seed``, ``--plot``;
-:func:`network_from_args`, :func:`number`, :func:`integer`, :class:`UsageError`).  The commands live in one module per library layer, listed in
+:func:`network_from_args`, :func:`number`, :func:`integer`, :class:`UsageError`; ``--json`` output
+through :func:`freefim.jsonable.to_json`).  The commands live in one module per library layer, listed in
 :data:`COMMAND_MODULES`: :mod:`freefim.cli.density` (:mod:`freefim.numeric`),
 :mod:`freefim.cli.montecarlo`, :mod:`freefim.cli.symbolic`, :mod:`freefim.cli.statistics`,
 :mod:`freefim.cli.training`, :mod:`freefim.cli.criticality` and :mod:`freefim.cli.natgrad` (the library
@@ -26,14 +27,14 @@ import math
 import sys
 import warnings
 
-import numpy as np
 
 from ..activations import ACTIVATIONS
+from ..jsonable import to_json
 from ..network import MAX_DEPTH, WEIGHT_LAWS, Network
 
 __all__ = ["main", "build_parser", "add_command", "add_network_arguments", "add_option", "add_json_argument",
            "add_weights_argument", "add_seed_argument", "add_plot_argument", "progress_bar", "network_from_args",
-           "to_json", "number", "integer", "check_limits", "UsageError", "COMMAND_MODULES"]
+           "number", "integer", "check_limits", "UsageError", "COMMAND_MODULES"]
 
 #: modules that register sub-commands (``add_commands(subparsers)``), one per library layer
 COMMAND_MODULES = ["freefim.cli.density", "freefim.cli.montecarlo", "freefim.cli.symbolic", "freefim.cli.statistics",
@@ -214,24 +215,6 @@ def network_from_args(args):
         raise UsageError(f"--q-star {args.q_star:g} needs --critical")
     return Network(args.activation, args.weights, args.sigma_w2, args.sigma_b2, args.depth, args.q0,
                    getattr(args, "widths", None))
-
-
-def to_json(obj):
-    """Plain JSON types (numpy scalars/arrays, mpmath numbers, tuples) for ``json.dumps``."""
-    if isinstance(obj, dict):
-        return {str(k): to_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_json(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [to_json(v) for v in obj.tolist()]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    value = float(obj)
-    return value if math.isfinite(value) else None  # JSON has no inf/nan: null (the key says what it means)
 
 
 # ---------------------------------------------------------------------- entry point

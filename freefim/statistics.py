@@ -369,6 +369,21 @@ def _top_eigenvalues(op, width, logits, loss, k):
     return np.sort(values)[::-1]
 
 
+def _mean_field_moments(op, width, logits, loss):
+    r"""``m`` and ``s`` of :func:`mean_field_dual` at given logits, from the blocks :math:`Q_t = B_tB_t^T` without
+    forming the ``CT x CT`` matrix: :math:`m = \kappa_1\sum_t\mathrm{tr}\,Q_t/(TM)`,
+    :math:`s = \frac{\alpha}{T^2}\big((\kappa_1^2-\kappa_2^2)\sum_t\|Q_t\|_F^2 + \kappa_2^2\|\sum_t Q_t\|_F^2\big)`
+    (the sum over sample pairs of :math:`K_{ts}^2\,\mathrm{tr}\,Q_tQ_s`; its mean over the logits is
+    the ``s`` of :func:`fim_statistics`)."""
+    B = output_factor(logits, loss)
+    Q = B @ np.swapaxes(B, -1, -2)
+    T, k1, k2 = Q.shape[0], op.kappa1, op.kappa2
+    total = Q.sum(axis=0)
+    m = k1 * np.trace(Q, axis1=-2, axis2=-1).sum() / (T * width)
+    s = op.alpha / T ** 2 * ((k1 ** 2 - k2 ** 2) * np.sum(Q * Q) + k2 ** 2 * np.sum(total * total))
+    return float(m), float(s)
+
+
 def _n_outliers(loss, classes):
     return classes if loss == "regression" else max(classes - 1, 1)
 
@@ -732,8 +747,7 @@ def sample_statistics(net: Network, width: int, outputs: int = 1, samples: int =
             m[i], s[i] = np.trace(F) / P, np.sum(F * F) / P
             top[i] = np.linalg.eigvalsh(F)[::-1][:n_top]
             lam[i] = top[i, 0]
-            R, P_theory = mean_field_dual(op, width, logits, loss), op.alpha * width ** 2
-            given[:, i] = (np.trace(R) / P_theory, np.sum(R * R) / P_theory,
+            given[:, i] = (*_mean_field_moments(op, width, logits, loss),
                            _top_eigenvalues(op, width, logits, loss, 1)[0])
             bar.update()
     return MonteCarloStatistics(width, outputs, samples, m, s, lam, loss, top,

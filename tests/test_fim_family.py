@@ -249,3 +249,16 @@ def test_sizes_beyond_memory_are_refused():
         fim_statistics(TANH, 100, 10 ** 4, 10 ** 4, loss="softmax")
     with pytest.raises(ValueError, match="CT = 20000"):
         sample_ntk(TANH, 50, 200, 100, trials=1)
+
+
+@pytest.mark.parametrize("loss,C,T", [("softmax", 3, 7), ("softmax", 1, 5), ("regression", 2, 4)])
+def test_mean_field_moments_equal_the_dense_dual(loss, C, T):
+    """m and s at given logits from the Q_t blocks equal trace and Frobenius norm of the dense mean-field dual."""
+    from freefim.statistics import _mean_field_moments
+
+    op = order_parameters(TANH)
+    u = 1.5 * np.random.default_rng(C).standard_normal((T, C))
+    R = mean_field_dual(op, 300, u, loss)
+    m, s = _mean_field_moments(op, 300, u, loss)
+    assert m == pytest.approx(np.trace(R) / (op.alpha * 300 ** 2), rel=1e-12)
+    assert s == pytest.approx(np.sum(R * R) / (op.alpha * 300 ** 2), rel=1e-12)

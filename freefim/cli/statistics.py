@@ -16,11 +16,11 @@ def _check_trials(args):
         raise UsageError(f"--mc-trials must be >= 0, got {args.trials}")
 
 
-def _monte_carlo(summary, theory, args, out, lines, names):
+def _monte_carlo(summary, theory, args, out, lines):
     """Theory vs Monte Carlo rows (``summary``: ``{name: (mean, stderr)}``) into ``out`` and ``lines``."""
     rows = {}
     for k, (mean, se) in summary.items():
-        th = getattr(theory, names.get(k, k))
+        th = getattr(theory, k)
         rows[k] = {"mean": mean, "stderr": se, "theory": th, "rel_error": abs(mean - th) / abs(th) if th else None}
     out["monte_carlo"] = dict(rows, trials=args.trials, seed=args.seed)
     lines.append(f"Monte Carlo ({args.trials} networks, seed {args.seed}):")
@@ -53,7 +53,7 @@ def _stats_command(args):
     if args.trials:
         mc = sample_statistics(net, args.width, args.outputs, args.samples, args.trials, args.seed, args.alphas,
                                progress=progress_bar(args), loss=args.loss)
-        _monte_carlo(mc.summary(), theory, args, out, lines, {})
+        _monte_carlo(mc.summary(), theory, args, out, lines)
         out["monte_carlo"]["top_eigenvalues"] = mc.top.mean(axis=0)
     if args.plot:
         from ..plotting import plot_fim_outliers
@@ -81,7 +81,7 @@ def _ntk_command(args):
     if args.trials:
         mc = sample_ntk(net, args.width, args.outputs, args.samples, args.trials, args.seed, args.alphas,
                         progress=progress_bar(args))
-        _monte_carlo(mc.summary(), theory, args, out, lines, {})
+        _monte_carlo(mc.summary(), theory, args, out, lines)
     return out, "\n".join(lines)
 
 

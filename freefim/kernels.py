@@ -20,7 +20,8 @@ the adaptive quadrature of a law spanning five decades chase noise (measured wit
 arithmetic: relu/orthogonal (2, 0.1) at depth 600 certified its mass to 1e-7 only, in 47 s; now
 1.6e-12 in 1.8 s).  The points are independent and shared among the cores (``numba.prange``; each
 point's operations, and so its numbers, do not depend on the thread): density on 1,000 points at depth
-1,000 in 0.13 s on two cores instead of 0.21 s.  Processes that share the cores among themselves
+1,000 in 0.13 s on two cores instead of 0.21 s.  Calls below :data:`PARALLEL_WORK` point-layers run
+in one thread (waking the threads costs milliseconds per call on busy cores).  Processes that share the cores among themselves
 (pytest-xdist workers, multiprocessing pools) should set ``NUMBA_NUM_THREADS=1``.  Without numba
 :data:`forward_piecewise` is ``None`` and the numpy loop runs.
 
@@ -205,9 +206,40 @@ if numba is not None:  # pragma: no branch
     _advance = numba.njit(error_model="numpy", inline="always")(_advance)
     _barycentric = numba.njit(error_model="numpy", inline="always")(_barycentric)
 
-#: the compiled kernel, or ``None`` without numba
-forward_piecewise = (numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)(_forward_piecewise)
-                     if numba is not None else None)
+#: point-layers (points x layers of one call) from which a call shares its points among the threads;
+#: below, waking them costs more than it saves: 5-8 ms per call when another process keeps the other
+#: core busy (measured on two cores, one point or a thousand alike), against 5 us for one point and
+#: 2.7 ms for 1,000 points at depth 10 in one thread; the solver calls the kernel in blocks of a few
+#: dozen points, so the parallel kernel made the tanh density at depth 10 30x slower than the serial one
+PARALLEL_WORK = 1 << 20
+
+
+def _compiled(loop):
+    """The serial and the threaded compilations of ``loop`` (``None``, ``None`` without numba)."""
+    if numba is None:  # pragma: no cover
+        return None, None
+    options = dict(cache=True, error_model="numpy", nogil=True)
+    return numba.njit(**options)(loop), numba.njit(parallel=True, **options)(loop)
+
+
+_piecewise_serial, _piecewise_threads = _compiled(_forward_piecewise)
+_rational_serial, _rational_threads = _compiled(_forward_rational)
+
+
+def _forward_piecewise_compiled(t, qh0, qh, p, c, mp, herglotz):
+    kernel = _piecewise_threads if t.size * qh.size >= PARALLEL_WORK else _piecewise_serial
+    return kernel(t, qh0, qh, p, c, mp, herglotz)
+
+
+def _forward_rational_compiled(z, dz, g, dg, ok, first, qh, *fits):
+    kernel = _rational_threads if z.size * qh.size >= PARALLEL_WORK else _rational_serial
+    return kernel(z, dz, g, dg, ok, first, qh, *fits)
+
+
+_forward_piecewise_compiled.__doc__ = _forward_piecewise.__doc__
+_forward_rational_compiled.__doc__ = _forward_rational.__doc__
+
+#: the compiled kernel (threaded from :data:`PARALLEL_WORK` point-layers on), or ``None`` without numba
+forward_piecewise = _forward_piecewise_compiled if numba is not None else None
 #: the compiled kernel of smooth-law chains, or ``None`` without numba
-forward_rational = (numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)(_forward_rational)
-                    if numba is not None else None)
+forward_rational = _forward_rational_compiled if numba is not None else None

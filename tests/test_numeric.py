@@ -322,3 +322,25 @@ def test_the_compiled_smooth_chain_equals_the_numpy_chain(monkeypatch):
     big = slow > 1e-3 * slow.max()
     np.testing.assert_allclose(fast[big], slow[big], rtol=1e-8, atol=0)
     np.testing.assert_array_equal(fast == 0, slow == 0)
+
+
+def test_the_threaded_and_serial_kernels_agree_bit_for_bit(monkeypatch):
+    # a call of PARALLEL_WORK point-layers or more shares its points among threads; each point's
+    # operations do not depend on the thread, so both give the same numbers
+    from freefim import kernels
+    from freefim.criticality import critical_point
+
+    if kernels.forward_piecewise is None:
+        pytest.skip("numba is not installed")
+    t = np.linspace(0.01, 40, 300) + 0.5j
+    for net, attr in [(Network("relu", "gaussian", 2.0, 0.1, 30), "_piecewise"),
+                      (critical_point("tanh", "orthogonal", q_star=0.1).network(20), "_smooth_fits")]:
+        chain = Spectrum(net).chain
+        assert getattr(chain, attr) is not None
+        runs = []
+        for work in (10 ** 12, 1):
+            monkeypatch.setattr(kernels, "PARALLEL_WORK", work)
+            runs.append(chain._forward_compiled(t, True) if attr == "_smooth_fits"
+                        else chain._piecewise[0](t, float(chain.qh0), *chain._piecewise[1:], True))
+        for a, b in zip(*runs):
+            np.testing.assert_array_equal(a, b)

@@ -774,7 +774,10 @@ def _solve_path(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=
     # final landing on eta_final (real axis by default): accept only a converged root on the
     # same (Herglotz-consistent) branch, i.e. close to where the continuation ended
     zf = x + 1j * eta_final
-    tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=chain.residual * loc, res_max=1e-6 * (scale + np.abs(zf)))
+    # accepted at the chain's residual of the point's scale, or at its rounding (one ulp of |z| per layer:
+    # relu/orthogonal (2, 0.1) at depth 10,000 lands at 4.5e-13 of z = 1.8e10, far above its scale 1.1e8)
+    res_tol = np.maximum(chain.residual * loc, 1e-16 * chain.depth * np.abs(zf))
+    tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=res_tol, res_max=1e-6 * (scale + np.abs(zf)))
     ok = conv & (tf.imag >= -1e-13 * np.abs(tf)) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 0.05 * t.imag)
     if eta_final == 0:
         # outside the support the physical root is real: snap away the rounding-level imaginary part

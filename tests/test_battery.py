@@ -54,8 +54,8 @@ def independent_nodes(spec, tol=1e-9, rounds=40, min_width=1e-5):
     edges are smooth in theta); a panel is accepted when 10- and 20-point Gauss-Legendre agree to ``tol``
     times its share of [0, pi] (1e-9 in all, a tenth of the mass goal; 1e-10 was below the float
     density's own noise next to an inverse-square-root edge, ~1e-10 relative, and bisected into the
-    zone where it is not resolved: relu/orthogonal (1, 1, depth 3) lost 3.5e-7), else bisected, down
-    to a width ``min_width`` in theta.  No grading towards
+    zone where it is not resolved: relu/orthogonal (1, 1, depth 3) lost 3.5e-7; relu/orthogonal (0.2414,
+    1, depth 4) 1.6e-8), else bisected, down to a width ``min_width`` in theta.  No grading towards
     the edges: within ~1e-12 of an inverse-square-root edge the float64 density is not resolved (x - edge
     below the rounding of the chain), and Gauss nodes in theta stay out of that zone while the integrand
     is smooth there.  Next to the floor ``qh_{L-1}`` (a smooth activation's law holds mass at every
@@ -65,39 +65,50 @@ def independent_nodes(spec, tol=1e-9, rounds=40, min_width=1e-5):
     density-weighted weights."""
     rules = [np.polynomial.legendre.leggauss(n) for n in (10, 20)]
     panels = []
+    floor = float(spec.chain.layers[-1][0]) if spec.chain.layers else None
     for lo_x, hi_x in spec.support():
-        cuts = [lo_x] + [t.location for t in spec.atoms if lo_x < t.location < hi_x] + [hi_x]
+        width = hi_x - lo_x
+        # pieces as offsets from the left end (x = lo_x + offset; evaluated relative to the floor there)
+        cuts = [0.0] + [t.location - lo_x for t in spec.atoms if lo_x < t.location < hi_x] + [width]
         # an interval spanning decades (hard-tanh/orthogonal (100, 0, depth 15): 95 to 2.7e15) is cut
         # geometrically from its left edge too: one cosine map of it leaves the first decades to panels of
         # 1e-5 in theta, accepted unresolved (2.9e-8 of the mass off)
         decades = min(15, int(math.log10(hi_x / lo_x))) if lo_x > 0 else 0
-        cuts = sorted(set(cuts + [lo_x + (hi_x - lo_x) * 10.0 ** -k for k in range(1, decades + 1)]))
-        edges = np.linspace(0, np.pi, 65)
-        panels += [(a, b, lo, hi) for a, b in zip(cuts[:-1], cuts[1:]) for lo, hi in zip(edges[:-1], edges[1:])]
+        cuts = sorted(set(cuts + [width * 10.0 ** -k for k in range(1, decades + 1)]))
+        pieces = [(lo_x, a, b, 64) for a, b in zip(cuts[:-1], cuts[1:])]
+        if lo_x == floor and spec._density_from_edge(np.array([lo_x]), np.array([1e-30 * width]))[0] > 0:
+            # mass at every scale next to the floor (a smooth activation: the mass below eps of the width
+            # is ~ eps^(1/4q), 1.8e-5 below 1e-11 for erf/orthogonal (1, 0.409, depth 2)): the first piece
+            # is cut at 10^-k of its length down to 1e-40 (~1e-12 of the mass left below), 8 panels each
+            (_, a, b, n), rest = pieces[0], pieces[1:]
+            geo = [0.0] + [b * 10.0 ** -k for k in range(40, 0, -1)] + [b]
+            pieces = [(lo_x, c0, c1, 8) for c0, c1 in zip(geo[:-1], geo[1:])] + rest
+        for base, a, b, n in pieces:
+            edges = np.linspace(0, np.pi, n + 1)
+            panels += [(base, a, b, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
     xs, ws = [], []
     for _ in range(rounds):
         if not panels:
             break
         p = np.array(panels, dtype=float)
-        a, b, lo, hi = (p[:, i:i + 1] for i in range(4))
+        base, a, b, lo, hi = (p[:, i:i + 1] for i in range(5))
         out = []
         for u, wts in rules:
             theta = (lo + hi) / 2 + (hi - lo) / 2 * u
-            d = (b - a) * np.sin(theta / 2) ** 2
-            x = a + d
+            d = a + (b - a) * np.sin(theta / 2) ** 2
             w = wts * (hi - lo) / 2 * (b - a) / 2 * np.sin(theta)
-            # x - a kept to full relative precision where a is the floor qh_{L-1} (mass at every scale
-            # or an inverse square root next to it)
-            f = spec._density_from_edge(np.broadcast_to(a, d.shape).ravel(), d.ravel())
-            out.append((x, w * f.reshape(x.shape)))
+            # x - base kept to full relative precision where base is the floor qh_{L-1} (mass at every
+            # scale or an inverse square root next to it)
+            f = spec._density_from_edge(np.broadcast_to(base, d.shape).ravel(), d.ravel())
+            out.append((base + d, w * f.reshape(d.shape)))
         (_, w10), (x20, w20) = out
         ok = (np.abs(w10.sum(axis=1) - w20.sum(axis=1)) <= tol * (hi - lo)[:, 0] / np.pi) | \
             ((hi - lo)[:, 0] <= min_width)
         xs.append(x20[ok].ravel())
         ws.append(w20[ok].ravel())
         mid = (lo + hi)[:, 0] / 2
-        panels = [(q[0], q[1], q[2], m) for q, m in zip(p[~ok], mid[~ok])] + \
-                 [(q[0], q[1], m, q[3]) for q, m in zip(p[~ok], mid[~ok])]
+        panels = [(*q[:3], q[3], m) for q, m in zip(p[~ok], mid[~ok])] + \
+                 [(*q[:3], m, q[4]) for q, m in zip(p[~ok], mid[~ok])]
     assert not panels, f"the independent quadrature did not converge ({len(panels)} panels left)"
     if not xs:
         return np.empty(0), np.empty(0)
@@ -190,13 +201,13 @@ smooth = st.builds(
     st.integers(2, 4))
 
 
-# Left out of the default run (`python -m pytest -m long`): it fails today (issues 14, 15 open).
-# Network('erf', 'orthogonal', 1.0, 0.409, 2): this file's independent rule (uniform in theta, evaluated
-# relative to the left edge) misses 1.77e-5 of the mass, which such a law holds at scales below 1e-11 of
-# its width next to qh_{L-1} (the package's own quadrature finds it; a rule graded over 300 decades ran
-# over 10 minutes).  Fixed in this round: NaN densities of Network('tanh', 'orthogonal', 1.0, 1.0, 2) at
-# x = 0.52672506 (a pole next to a Gauss node) and 3e-15 relative above its left edge (no Newton start
-# that close to w = -1: the exact table now reaches 1e-18 of the support).
+# Left out of the default run (`python -m pytest -m long`): each smooth law costs seconds to build and
+# integrate (60 examples: ~10 minutes on two cores).  Fixed: this file's independent rule missed 1.77e-5 of
+# the mass of Network('erf', 'orthogonal', 1.0, 0.409, 2), which such a law holds at scales below 1e-11 of
+# its width next to qh_{L-1} (now cut at 10^-k of the width down to 1e-40: 1.3e-10 off); NaN densities of
+# Network('tanh', 'orthogonal', 1.0, 1.0, 2) at x = 0.52672506 (a pole next to a Gauss node) and 3e-15
+# relative above its left edge (no Newton start that close to w = -1: the exact table now reaches 1e-18
+# of the support).
 @pytest.mark.long
 @settings(BATTERY, max_examples=max(2, EXAMPLES // 5))
 @given(smooth)

@@ -1064,16 +1064,16 @@ class Spectrum:
         sd = math.sqrt(max(m2 - m1 * m1, 0.0))
         # relative to the law's own scale only (a law at 1e-148, the ordered phase at depth, has its edge there)
         x_hi = min(self.chain.upper_bound(), m1 + 1e4 * (sd + abs(m1))) * (1 + 1e-6)
-        # the top-down map of G = 1/(x_hi - m1) <= G(x_hi) (Jensen) lands on real t; any t > qh0 with Z
-        # finite and increasing and Z(t) >= x_hi (above the bound) starts the scan, a point of the physical
-        # run coming down from +inf (else the continuation in eta to x_hi itself)
-        qh0 = float(self.chain.qh0)
+        # far above the support (100 sd above m1: G = 1/(x - m1) to 1e-4) the top-down map of that G
+        # lands next to the root; it must be physical and hit x_hi (else the continuation in eta)
+        # (any point of the physical run above the edge will do: within 1e-6 of x_hi is enough)
         with np.errstate(all="ignore"):
             t_hi = self.chain.top_down(np.array([x_hi + 0j]), np.array([1 / (x_hi - m1) + 0j])).real
         phys, z_hi = self._physical(t_hi, values=True)
-        if not (phys[0] and z_hi[0] >= x_hi and t_hi[0] > qh0):
+        if not (x_hi - m1 >= 100 * sd and phys[0] and abs(z_hi[0] - x_hi) <= 1e-6 * x_hi):
             t_hi = solve(self.chain, np.array([x_hi]))[0].real
         t_hi = float(t_hi[0])
+        qh0 = float(self.chain.qh0)
         # t stays above qh0 on that run (g_1 = 1/(t - qh0) > 0 there); scan geometrically towards qh0
         ts = qh0 + (t_hi - qh0) * np.geomspace(1.0, 1e-15, 1500)
         # scanned from the top in chunks of two decades, up to the first non-physical point

@@ -74,7 +74,8 @@ def help_examples():
 
 
 @pytest.mark.parametrize("example", help_examples())
-def test_every_help_example_runs(capsys, example):
+def test_every_help_example_runs(capsys, monkeypatch, tmp_path, example):
+    monkeypatch.chdir(tmp_path)  # files the examples write (reproduce's report/) land here, not in the checkout
     argv = shlex.split(example)
     assert argv[0] == "freefim"
     code, out, err = run(capsys, *argv[1:])

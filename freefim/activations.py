@@ -201,11 +201,10 @@ class SmoothActivation(Activation):
 
     def second_moment(self, q, fn=math):
         r""":math:`E[\phi(\sqrt q Z)^2]` by quadrature."""
-        f_mp = None
-        if self.phi_mp(mpmath.mpf(0)) is not None:
-            def f_mp(u):
-                return self.phi_mp(u) ** 2
-        return self.gaussian_mean(lambda u: self.phi(u) ** 2, q, fn, f_mp)
+        def f_mp(u):
+            return self.phi_mp(u) ** 2
+        exact = self.phi_mp(mpmath.mpf(0)) is not None
+        return self.gaussian_mean(lambda u: self.phi(u) ** 2, q, fn, f_mp if exact else None)
 
     def derivative_moments(self, q, fn=math):
         r""":math:`(E[\phi'^2], E[\phi'^4])` at :math:`u = \sqrt q Z`, by quadrature."""

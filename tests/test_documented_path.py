@@ -2,10 +2,8 @@
 atoms matched per network, help texts from the real defaults with a runnable example, the closed form
 reachable, truthful JSON."""
 import json
-import math
 import shlex
 
-import numpy as np
 import pytest
 
 from freefim import Network, Spectrum

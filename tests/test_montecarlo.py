@@ -37,7 +37,6 @@ def explicit_jacobian(net, weights, u, h, bias):
 
 
 def finite_difference_jacobian(net, weights, biases, x, eps=1e-6):
-    f0 = network_output(net, weights, biases, x)
     columns = []
     for l in range(1, net.depth + 1):
         for idx in np.ndindex(weights[l].shape):

@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 import pytest
-from scipy import special
 
 from freefim import Network, Spectrum, get_activation
 from freefim.activations import Activation

@@ -3,7 +3,6 @@ import json
 import subprocess
 import sys
 
-import mpmath
 import numpy as np
 import pytest
 import sympy as sp

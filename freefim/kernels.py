@@ -21,8 +21,9 @@ arithmetic: relu/orthogonal (2, 0.1) at depth 600 certified its mass to 1e-7 onl
 1.6e-12 in 1.8 s).  The points are independent and shared among the cores (``numba.prange``; each
 point's operations, and so its numbers, do not depend on the thread): density on 1,000 points at depth
 1,000 in 0.13 s on two cores instead of 0.21 s.  Calls below :data:`PARALLEL_WORK` point-layers run
-in one thread (waking the threads costs milliseconds per call on busy cores).  Processes that share the cores among themselves
-(pytest-xdist workers, multiprocessing pools) should set ``NUMBA_NUM_THREADS=1``.  Without numba
+in one thread (waking the threads costs milliseconds per call on busy cores).  Processes that share
+the cores among themselves (pytest-xdist workers, multiprocessing pools) should set
+``NUMBA_NUM_THREADS=1``.  Without numba
 :data:`forward_piecewise` is ``None`` and the numpy loop runs.
 
 Smooth activations (:func:`forward_rational`): each layer's :math:`S` is the certified rational fit of

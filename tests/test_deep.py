@@ -1,5 +1,7 @@
 """Deep networks: the ordered phase's fixed point (shortened chains, depths 1,000 and 10,000) and
 the refusal of chains that float64 cannot resolve (never a silent wrong number)."""
+import math
+
 import mpmath
 import numpy as np
 import pytest
@@ -67,3 +69,20 @@ def test_a_chain_float64_cannot_resolve_is_refused():
     for call in (lambda: spec.density([0.105]), lambda: spec.stieltjes([0.105 + 1e-3j]), spec.support):
         with pytest.raises(ValueError, match="could not reach"):
             call()
+
+
+@pytest.mark.slow
+def test_chaotic_depth_10000_support_lands_far_above_its_scale():
+    # regression: relu/orthogonal (2, 0.1) at depth 10,000 spans 1.5e3 to 1.8e10 with scale |m1| + sd =
+    # 1.1e8; the top of its support scan (160 sd above m1) landed at 4.5e-13 of z, the chain's rounding,
+    # and was refused as "could not reach" (the landing's tolerance was 1e-14 of the scale); z G(z) - 1 = m1/z
+    # + ... = 1.4e-7 at |z| = 1.8e13 is checked to 1e-9 (the far field's own error there: 1.5e-10)
+    spec = Spectrum(Network("relu", "orthogonal", 2.0, 0.1, 10000))
+    (lo, hi), = spec.support()
+    m1, m2 = float(spec.moments.m1), float(spec.moments.m2)
+    assert float(spec.chain.layers[-1][0]) <= lo < m1 < hi and hi > 100 * math.sqrt(m2 - m1 * m1)
+    x = np.array([lo + (hi - lo) * f for f in (1e-6, 1e-3, 0.5, 0.999)] + [hi * 1.001])
+    dens = spec.density(x)
+    assert np.all(dens[:-1] > 0) and dens[-1] == 0
+    far = 1e3 * hi * np.exp(1j * np.array([0.5, 1.5, 2.5]))
+    np.testing.assert_allclose(spec.stieltjes(far) * far, 1 + m1 / far + m2 / far ** 2, rtol=0, atol=1e-9)

@@ -39,6 +39,8 @@ numpy's matrix products, so the two loops agree to ~1e-13..1e-11 relative at ran
 """
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 try:  # pragma: no cover - exercised when numba is installed
@@ -207,20 +209,27 @@ if numba is not None:  # pragma: no branch
     _advance = numba.njit(error_model="numpy", inline="always")(_advance)
     _barycentric = numba.njit(error_model="numpy", inline="always")(_barycentric)
 
-#: point-layers (points x layers of one call) from which a call shares its points among the threads;
-#: below, waking them costs more than it saves: 5-8 ms per call when another process keeps the other
-#: core busy (measured on two cores, one point or a thousand alike), against 5 us for one point and
-#: 2.7 ms for 1,000 points at depth 10 in one thread; the solver calls the kernel in blocks of a few
-#: dozen points, so the parallel kernel made the tanh density at depth 10 30x slower than the serial one
-PARALLEL_WORK = 1 << 20
+#: point-layers (points x layers of one call) from which a call shares its points among the threads.
+#: On an idle machine threads help from a few dozen points on (depth 1,000, 32 points: 0.47 ms threaded,
+#: 0.94 ms serial); when other processes keep the cores busy, each threaded call waits milliseconds for
+#: its threads (5-8 ms measured, one point or a thousand alike), against 2.7 ms serial for 1,000 points
+#: at depth 10.  At this threshold the densities of bench_density.py and bench_smooth.py stay within
+#: 3-8% of threading every call on an idle machine (depth 1,000), and calls of a few dozen points at
+#: small depth never wait on busy cores
+PARALLEL_WORK = 1 << 14
 
 
 def _compiled(loop):
-    """The serial and the threaded compilations of ``loop`` (``None``, ``None`` without numba)."""
+    """The serial and the threaded compilations of ``loop`` (``None``, ``None`` without numba).  The
+    threaded one compiles a copy of the function under its own name: numba's on-disk cache keys a
+    compilation by the function's name, line and argument types, not by ``parallel``, so the two
+    would load each other's machine code (the threaded kernel ran on one thread)."""
     if numba is None:  # pragma: no cover
         return None, None
     options = dict(cache=True, error_model="numpy", nogil=True)
-    return numba.njit(**options)(loop), numba.njit(parallel=True, **options)(loop)
+    threaded = types.FunctionType(loop.__code__, loop.__globals__, loop.__name__ + "_threads", loop.__defaults__)
+    threaded.__qualname__ = loop.__qualname__ + "_threads"
+    return numba.njit(**options)(loop), numba.njit(parallel=True, **options)(threaded)
 
 
 _piecewise_serial, _piecewise_threads = _compiled(_forward_piecewise)

@@ -219,37 +219,29 @@ if numba is not None:  # pragma: no branch
 PARALLEL_WORK = 1 << 14
 
 
-def _compiled(loop):
-    """The serial and the threaded compilations of ``loop`` (``None``, ``None`` without numba).  The
-    threaded one compiles a copy of the function under its own name: numba's on-disk cache keys a
-    compilation by the function's name, line and argument types, not by ``parallel``, so the two
-    would load each other's machine code (the threaded kernel ran on one thread)."""
+def _compiled(loop, layers_at):
+    """``loop`` compiled twice, serial and threaded, behind one function that picks the threaded
+    compilation from :data:`PARALLEL_WORK` point-layers on (points: the first argument's size, layers:
+    argument ``layers_at``'s); ``None`` without numba.  The threaded one compiles a copy of the function
+    under its own name: numba's on-disk cache keys a compilation by the function's name, line and
+    argument types, not by ``parallel``, so the two would load each other's machine code (the threaded
+    kernel ran on one thread).  Both are kept as the attributes ``serial`` and ``threaded``."""
     if numba is None:  # pragma: no cover
-        return None, None
+        return None
     options = dict(cache=True, error_model="numpy", nogil=True)
-    threaded = types.FunctionType(loop.__code__, loop.__globals__, loop.__name__ + "_threads", loop.__defaults__)
-    threaded.__qualname__ = loop.__qualname__ + "_threads"
-    return numba.njit(**options)(loop), numba.njit(parallel=True, **options)(threaded)
+    copy = types.FunctionType(loop.__code__, loop.__globals__, loop.__name__ + "_threads", loop.__defaults__)
+    copy.__qualname__ = loop.__qualname__ + "_threads"
+    serial, threaded = numba.njit(**options)(loop), numba.njit(parallel=True, **options)(copy)
 
+    def kernel(*args):
+        work = args[0].size * args[layers_at].size
+        return (threaded if work >= PARALLEL_WORK else serial)(*args)
 
-_piecewise_serial, _piecewise_threads = _compiled(_forward_piecewise)
-_rational_serial, _rational_threads = _compiled(_forward_rational)
+    kernel.__doc__, kernel.serial, kernel.threaded = loop.__doc__, serial, threaded
+    return kernel
 
-
-def _forward_piecewise_compiled(t, qh0, qh, p, c, mp, herglotz):
-    kernel = _piecewise_threads if t.size * qh.size >= PARALLEL_WORK else _piecewise_serial
-    return kernel(t, qh0, qh, p, c, mp, herglotz)
-
-
-def _forward_rational_compiled(z, dz, g, dg, ok, first, qh, *fits):
-    kernel = _rational_threads if z.size * qh.size >= PARALLEL_WORK else _rational_serial
-    return kernel(z, dz, g, dg, ok, first, qh, *fits)
-
-
-_forward_piecewise_compiled.__doc__ = _forward_piecewise.__doc__
-_forward_rational_compiled.__doc__ = _forward_rational.__doc__
 
 #: the compiled kernel (threaded from :data:`PARALLEL_WORK` point-layers on), or ``None`` without numba
-forward_piecewise = _forward_piecewise_compiled if numba is not None else None
+forward_piecewise = _compiled(_forward_piecewise, 2)  # (t, qh0, qh, ...)
 #: the compiled kernel of smooth-law chains, or ``None`` without numba
-forward_rational = _forward_rational_compiled if numba is not None else None
+forward_rational = _compiled(_forward_rational, 6)  # (z, dz, g, dg, ok, first, qh, ...)

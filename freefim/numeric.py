@@ -663,7 +663,8 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None, 
         rest = np.setdiff1d(np.arange(n), anchors)
     else:
         xk, tk = (np.asarray(v).ravel() for v in known)
-        xa, ta = xk[np.argsort(xk, kind="stable")], tk[np.argsort(xk, kind="stable")].astype(complex)
+        by_x = np.argsort(xk, kind="stable")
+        xa, ta = xk[by_x], tk[by_x].astype(complex)
         za = xa + 0j
         rest = np.arange(n)
     landed = za == xa + 1j * eta_final

@@ -334,8 +334,8 @@ def test_the_threaded_and_serial_kernels_agree_bit_for_bit(monkeypatch):
         pytest.skip("numba is not installed")
     # numba's on-disk cache keys a compilation by the function's name and line, not by `parallel`: the
     # threaded kernel compiles a renamed copy (one function for both loaded the serial machine code)
-    for serial, threads in [(kernels._piecewise_serial, kernels._piecewise_threads),
-                            (kernels._rational_serial, kernels._rational_threads)]:
+    for serial, threads in [(kernels.forward_piecewise.serial, kernels.forward_piecewise.threaded),
+                            (kernels.forward_rational.serial, kernels.forward_rational.threaded)]:
         assert threads.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
         assert threads.py_func.__qualname__ != serial.py_func.__qualname__
     t = np.linspace(0.01, 40, 300) + 0.5j

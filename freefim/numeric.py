@@ -539,6 +539,12 @@ def _continuous_density(g, atom_part=0.0):
     return np.where(dens > 1e-12 / np.pi * np.abs(g), dens, 0.0)
 
 
+def _known_edges(edges):
+    """``(x_edge, t_edge)`` arrays of the edges ``(x, t)`` whose root ``t`` is known (not ``nan``)."""
+    x = np.array([e for e, t in edges if math.isfinite(t)], dtype=float)
+    return x, np.array([t for e, t in edges if math.isfinite(t)], dtype=complex)
+
+
 def _split_at_atoms(support, atoms):
     """The support intervals cut at the atoms inside them (an atom is an edge of the density too:
     inverse-square-root spikes on either side), as ``(lo, hi)`` pieces in order."""
@@ -627,7 +633,8 @@ def _scales(chain, x, scale=None, local_scale=None):
 
 
 @np.errstate(all="ignore")
-def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None, stride=32, known=None):
+def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None, stride=32, known=None,
+          edges=None):
     r"""Physical solution ``t = z_1`` of :math:`Z(t) = x + i\eta_{final}` for real ``x`` (float64).
 
     Every ``stride``-th point in the order of ``x`` (an anchor) is solved by continuation in
@@ -639,7 +646,10 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None, 
     ``Im t > 0``, Herglotz signs along the whole chain and within a quarter of the anchors'
     spread of the interpolant.  Between two anchors on one gap (``t`` real at both, ``Z``
     finite and increasing at 12 points of the real segment between them) the root is real and
-    must fall in that segment.  Every other point takes the continuation in :math:`\eta`
+    must fall in that segment.  ``edges = (xe, te)``: edges of the support and their real roots
+    (``Z'(t_e) = 0``), anchors too (with ``known``): between an edge and an anchor inside the support
+    Newton starts from :math:`t_e + c_1 s + c_2 s^2`, :math:`s = \sqrt{|x - x_e|}` (a square-root
+    edge), matched to the anchor's root and slope.  Every other point takes the continuation in :math:`\eta`
     itself.  This is continuation along ``x``, vectorised: 4-6 chain evaluations per point
     instead of ~20 (the calls, one per Newton step, stay about as many).
 
@@ -663,29 +673,41 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None, 
         rest = np.setdiff1d(np.arange(n), anchors)
     else:
         xk, tk = (np.asarray(v).ravel() for v in known)
+        xe, te = (np.empty(0), np.empty(0)) if edges is None or eta_final != 0 else \
+            (np.asarray(v).ravel() for v in edges)
+        xk, tk = np.concatenate([xk, xe]), np.concatenate([tk.astype(complex), te.astype(complex)])
+        is_edge = np.r_[np.zeros(xk.size - xe.size, dtype=bool), np.ones(xe.size, dtype=bool)]
         by_x = np.argsort(xk, kind="stable")
-        xa, ta = xk[by_x], tk[by_x].astype(complex)
+        xa, ta, is_edge = xk[by_x], tk[by_x], is_edge[by_x]
         za = xa + 0j
         rest = np.arange(n)
-    landed = za == xa + 1j * eta_final
-    slope = 1 / chain.forward(ta)[1]  # dt/dx along the line Im z = eta_final
-    landed &= np.isfinite(slope)
-    inside = landed & (ta.imag > 0)
-    real = landed & (ta.imag == 0)
     # segment k: anchors k, k + 1 (a point outside the anchors' range takes the continuation)
     right = np.clip(np.searchsorted(xa, xs[rest]), 1, xa.size - 1)
     left = right - 1
+    # only the anchors that bound a point are looked at (the known roots may be many more)
+    needed = np.zeros(xa.size, dtype=bool)
+    needed[left] = needed[right] = True
+    slope = np.full(xa.size, np.nan + 0j)
+    slope[needed] = 1 / chain.forward(ta[needed])[1]  # dt/dx along the line Im z = eta_final
+    landed = (za == xa + 1j * eta_final) & np.isfinite(slope)
+    if known is None:
+        is_edge = np.zeros(xa.size, dtype=bool)
+    landed &= ~is_edge
+    inside = landed & (ta.imag > 0)
+    real = landed & (ta.imag == 0)
     x0, x1 = xa[left], xa[right]
     t0, t1 = ta[left], ta[right]
     # a gap between two anchors: t real at both, Z finite and increasing on the segment of real t
     # between them (Z is the inverse of a Pick function there), checked at 12 points
     gap = np.zeros(xa.size - 1, dtype=bool)
-    seg = np.flatnonzero(real[:-1] & real[1:] & (ta[1:].real > ta[:-1].real))
+    seg = np.unique(left)
+    seg = seg[real[seg] & real[seg + 1] & (ta[seg + 1].real > ta[seg].real)]
     if seg.size:
         ts = ta[seg].real[:, None] + (ta[seg + 1].real - ta[seg].real)[:, None] * np.linspace(0, 1, 14)[1:-1]
         zs, dzs, _ = chain.forward(ts.ravel() + 0j)
         gap[seg] = ((np.isfinite(zs) & (dzs.real > 0)).reshape(ts.shape)).all(axis=1)
-    use = ((inside[left] & inside[right]) | gap[left]) & (x1 > x0) & (xs[rest] >= x0) & (xs[rest] <= x1)
+    edge_seg = is_edge[left] & inside[right] | inside[left] & is_edge[right]
+    use = ((inside[left] & inside[right]) | gap[left] | edge_seg) & (x1 > x0) & (xs[rest] >= x0) & (xs[rest] <= x1)
     pts, left, right, t0, t1 = rest[use], left[use], right[use], t0[use], t1[use]
     if pts.size:
         h = x1[use] - x0[use]
@@ -694,6 +716,17 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None, 
             h * u * (1 - u) * ((1 - u) * slope[left] - u * slope[right])
         in_gap = gap[left]
         pred[in_gap] = pred[in_gap].real  # on a gap the root is real
+        # next to an edge: t_e + c1 s + c2 s^2 through the inside anchor's root and slope
+        at_edge = edge_seg[use]
+        if at_edge.any():
+            e = np.where(is_edge[left], left, right)[at_edge]
+            o = np.where(is_edge[left], right, left)[at_edge]
+            so = np.sqrt(np.abs(xa[o] - xa[e]))
+            s = np.sqrt(np.abs(xs[pts[at_edge]] - xa[e]))
+            sign = np.sign(xa[o] - xa[e])
+            c2 = 2 * sign * slope[o] - (ta[o] - ta[e]) / so ** 2
+            c1 = (ta[o] - ta[e]) / so - c2 * so
+            pred[at_edge] = ta[e] + c1 * s + c2 * s * s
         tn, conv, _, physical = _newton(chain, pred.copy(), z[pts], 1e-15, 8, res_tol=chain.residual * loc[pts], info=True,
                                         res_max=1e-6 * (scale + np.abs(z[pts])))
         near = np.abs(tn - pred) <= 0.25 * np.abs(t1 - t0)
@@ -1027,7 +1060,8 @@ class Spectrum:
         return (phys, z.real) if values else phys
 
     def _edge_from(self, t_good, t_far, points=64):
-        """Edge = ``Z`` at the end of the physical run that starts at ``t_good`` and heads to ``t_far``.
+        """Edge = ``Z`` at the end of the physical run that starts at ``t_good`` and heads to ``t_far``,
+        and the root ``t`` there, as ``(edge, t_edge)``; ``None`` if the run does not end on the way.
 
         A grid finds the first non-physical point, multisection (32 points a round, one
         vectorised chain evaluation: 11 rounds to float resolution instead of ~50 bisections)
@@ -1057,10 +1091,11 @@ class Spectrum:
         if edge is None:
             with np.errstate(all="ignore"):
                 edge = float(self.chain.forward(np.array([good], dtype=complex))[0][0].real)
-        return edge
+        return edge, float(good)
 
     def _right_edge(self):
-        """Largest edge: where the physical run of real ``t`` coming down from ``+inf`` ends."""
+        """Largest edge: where the physical run of real ``t`` coming down from ``+inf`` ends, and the
+        root ``t`` there (``nan`` where the run ends on an atom), as ``(edge, t_edge)``."""
         m1, m2 = (float(v) for v in self.chain.moments())
         sd = math.sqrt(max(m2 - m1 * m1, 0.0))
         # relative to the law's own scale only (a law at 1e-148, the ordered phase at depth, has its edge there)
@@ -1089,7 +1124,7 @@ class Spectrum:
                 # physical down to the pole t = qh0 of g_1: the run ends on the top atom Z(qh0+), below
                 # which the continuous part ends or accumulates
                 with np.errstate(all="ignore"):
-                    edge = float(self.chain.forward(np.array([ts[-1]], dtype=complex))[0][0].real)
+                    edge = float(self.chain.forward(np.array([ts[-1]], dtype=complex))[0][0].real), math.nan
         else:
             k = int(np.argmin(phys))
             edge = self._edge_from(ts[k - 1], ts[k])
@@ -1102,7 +1137,8 @@ class Spectrum:
 
     @cached_property
     def _support_scan(self):
-        r"""Support intervals of the continuous part, and the grid, density and roots ``t`` they were found on.
+        r"""Support intervals of the continuous part, the grid, density and roots ``t`` they were found on,
+        and the edges whose root is known, as ``(x_edge, t_edge)`` arrays.
 
         The continuous part lives on :math:`[\hat q_{L-1}, b]` (``H = qh I + PSD``), ``b`` the right edge.
         The density is solved on a grid that resolves every scale: a cosine grid of
@@ -1115,14 +1151,14 @@ class Spectrum:
         """
         none = np.empty(0)
         if self.chain.depth == 1 or self._atom_mass > 1 - 1e-12:
-            return (), none, none, none
-        right = self._right_edge()
+            return (), none, none, none, (none, none)
+        right, t_right = self._right_edge()
         left = float(self.chain.layers[-1][0])
         last = self.chain.layers[-1][1]
         if last.numerical:
             # a smooth activation's rho lives on one interval [0, upper] with mass at every scale at 0:
             # so does mu_L on [qh_{L-1}, right]
-            return ((left, right),), none, none, none
+            return ((left, right),), none, none, none, _known_edges([(right, t_right)])
         width = right - left
         if not (math.isfinite(right) and width > 0):
             raise ValueError(f"the support of {self._name()} could not be found (right edge {right!r})")
@@ -1159,25 +1195,28 @@ class Spectrum:
         inside = dens > 0
         if not inside.any():
             if 1 - self._atom_mass <= MASS_GOAL:
-                return (), none, none, none  # a continuous part lighter than the mass goal, below float64 resolution
+                # a continuous part lighter than the mass goal, below float64 resolution
+                return (), none, none, none, (none, none)
             if 1 - self._atom_mass <= MASS_REFUSE:
                 # a continuous part this light lives in intervals narrower than any grid that can be
                 # solved on (hard-tanh/orthogonal (0.1778, 0, depth 3): 1.1e-8 in ~1e-6 of the width)
                 warnings.warn(f"the continuous part of {self._name()} (mass {1 - self._atom_mass:.3g}, the rest "
                               "is atoms) was not located: its support is reported empty; integrals of the density "
                               f"are accurate to {1 - self._atom_mass:.1g} only", AccuracyWarning, stacklevel=4)
-                return (), none, none, none
+                return (), none, none, none, (none, none)
             raise ValueError(f"no continuous density found for {self._name()}, whose atoms hold "
                              f"{self._atom_mass:.12g} of the mass")
-        edges = []
+        edges = []  # (edge, root t there or nan)
         if inside[0]:
-            edges.append(left)
+            edges.append((left, math.nan))
         for i in np.flatnonzero(inside[1:] != inside[:-1]):
             j_in, j_out = (i, i + 1) if inside[i] else (i + 1, i)
             if j_out == len(grid) - 1:
-                edges.append(right)
+                edges.append((right, t_right))
                 continue
             edges.append(self._refine_edge(grid[j_in], grid[j_out], t[j_in], t[j_out]))
+        roots = _known_edges(edges)
+        edges = [e for e, _ in edges]
         intervals = [(max(edges[k], left), edges[k + 1]) for k in range(0, len(edges) - 1, 2)]
         # edges of an interval narrower than the grid can cross: such an interval is only where the grid saw it
         out = []
@@ -1186,7 +1225,7 @@ class Spectrum:
                 out[-1] = (out[-1][0], max(hi, out[-1][1]))
             elif hi > lo:
                 out.append((lo, hi))
-        return tuple(out), grid, dens, t
+        return tuple(out), grid, dens, t, roots
 
     def _name(self):
         if self.network is not None:
@@ -1194,9 +1233,10 @@ class Spectrum:
         return repr(self.law) if self.law is not None else f"a chain of depth {self.chain.depth}"
 
     @np.errstate(all="ignore")  # a grid point on an atom (the Jacobian's at 0) gives a non-finite density, masked
-    def _t_density(self, x, known=None):
-        """Physical roots ``t`` and continuous density at real ``x`` (float64); ``known``: see :func:`solve`."""
-        t, z = solve(self.chain, x, known=known)
+    def _t_density(self, x, known=None, edges=None):
+        """Physical roots ``t`` and continuous density at real ``x`` (float64); ``known``, ``edges``: see
+        :func:`solve`."""
+        t, z = solve(self.chain, x, known=known, edges=edges)
         self._landed(x, z)
         _, _, g = self.chain.forward(t)
         return t, _continuous_density(g, sum(a.mass / (z - a.location) for a in self._atoms))
@@ -1230,15 +1270,16 @@ class Spectrum:
 
     def _refine_edge(self, x_in, x_out, t_in, t_out):
         """Edge between an inside and an outside grid point, from the physical run of real ``t``
-        through ``t_out`` towards ``Re t_in``; bisection on the density in ``x`` as a fallback."""
+        through ``t_out`` towards ``Re t_in``; bisection on the density in ``x`` as a fallback.
+        Returns ``(edge, t_edge)`` (``t_edge`` is ``nan`` from the fallback)."""
         a = float(np.real(t_out))
         for k in (1.0, 2.0, 4.0, 16.0):
-            edge = self._edge_from(a, a + k * (float(np.real(t_in)) - a))
-            if edge is not None:
+            found = self._edge_from(a, a + k * (float(np.real(t_in)) - a))
+            if found is not None:
                 break
         lo_x, hi_x = min(x_in, x_out), max(x_in, x_out)
-        if edge is not None and lo_x - 1e-9 * abs(lo_x) <= edge <= hi_x + 1e-9 * abs(hi_x):
-            return edge
+        if found is not None and lo_x - 1e-9 * abs(lo_x) <= found[0] <= hi_x + 1e-9 * abs(hi_x):
+            return found
         # fallback: refine the bracket on a grid (one vectorised solve per round)
         lo, hi = x_out, x_in  # density(lo) == 0 < density(hi)
         for _ in range(8):
@@ -1248,7 +1289,7 @@ class Spectrum:
             lo, hi = xs[max(k - 1, 0)], xs[k]
             if abs(hi - lo) <= 1e-12 * abs(hi):
                 break
-        return 0.5 * (lo + hi)
+        return 0.5 * (lo + hi), math.nan
 
     @cached_property
     def _relative_chain(self):
@@ -1264,16 +1305,32 @@ class Spectrum:
         ``a + delta`` would round ``delta`` away (hard-tanh/Gaussian (0.1, 0.01, depth 5): the float
         density at 1e-14 of the width from its edge is 0.005 of the true one).  An atom at the floor
         adds a real term to ``G(x)`` at real ``x``: the density is ``-Im g / pi`` all the same."""
+        return self._t_density_from_edge(a, delta)[1]
+
+    def _t_density_from_edge(self, a, delta, known=None, edges=None):
+        """Roots ``t`` and density at ``a + delta`` (see :meth:`_density_from_edge`); ``known = (xk, tk)``:
+        roots at real points, and ``edges``, the support's edges and their roots, the anchors of :func:`solve`
+        (the relative chain's ``Z`` is ``Z - qh_{L-1}``: its roots are the same ``t``).  ``t`` is ``nan`` where the density is not one root's (on an atom,
+        below the floor)."""
         out = np.empty(delta.shape)
+        t = np.full(delta.shape, np.nan + 0j)
         layers = self.chain.layers
         rel = (a == layers[-1][0]) & (delta > 0) if layers else np.zeros(delta.shape, dtype=bool)
         if np.any(~rel):
-            out[~rel] = self._density_float(a[~rel] + delta[~rel])
+            x = a[~rel] + delta[~rel]
+            on_atom, at = self._solved_points(x)
+            if known is None or not at.all():
+                out[~rel] = self._density_float(x)
+            else:
+                t[~rel], out[~rel] = self._t_density(x, known, edges)
         if np.any(rel):
             chain = self._relative_chain
-            t, z = solve(chain, delta[rel], local_scale=delta[rel])
-            out[rel] = _continuous_density(chain.forward(t)[2])
-        return out
+            floor = float(layers[-1][0])
+            known_rel = None if known is None else (known[0] - floor, known[1])
+            edges_rel = None if edges is None else (edges[0] - floor, edges[1])
+            t[rel], z = solve(chain, delta[rel], local_scale=delta[rel], known=known_rel, edges=edges_rel)
+            out[rel] = _continuous_density(chain.forward(t[rel])[2])
+        return t, out
 
     def midpoint_grid(self, points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r"""The density on a cosine grid of each support interval ``[a, b]``:
@@ -1687,73 +1744,102 @@ class Spectrum:
         """The float64 maximum: every interval's edges checked for a divergence, then grids zoomed in
         from several starts.  The density is evaluated for all intervals and starts at once (one
         vectorised solve per stage instead of one per start and round: each continuation in ``eta``
-        costs about the same whatever its number of points); the zoom rounds take Newton from known
-        roots, so the peak costs the support scan and one solve next to the edges."""
+        costs about the same whatever its number of points); the near-edge points start from the
+        support scan's roots and every zoom round from the roots known by then (Newton, no
+        continuation in ``eta``), so that once the support is known the peak costs less than a density."""
         # an atom inside an interval is an edge too (inverse-square-root spikes on either side)
         intervals = _split_at_atoms(self._support, self._atoms)
         if not intervals:
             raise ValueError("the law has no continuous part (only atoms); it has no density peak")
-        # stage 1, one solve (edge-relative next to the floor): from both edges of every interval, at 1e-10
-        # of its width and a geometric grid from 1e-6 up (ratio 1.58): the first two values tell a
-        # divergence, the grid a spike next to an edge, narrower than the scan's cosine grid (hard-tanh/
-        # orthogonal (1, 0, depth 6, q0 10) peaks 6e-4 of its interval's width from the edge).  Not
-        # denser below 1e-6: next to the floor of a smooth activation's law each point there costs as
-        # much as a tenth of a 1,000-point density (tanh/orthogonal at q* = 0.1, depth 10)
-        delta = np.concatenate([[1e-10], np.geomspace(1e-6, 0.25, 28)])
-        ab = np.array(intervals, dtype=float)
-        edge = np.stack([ab[:, 0], ab[:, 1]], axis=1)[:, :, None]  # (interval, side, 1)
-        sign = np.array([1.0, -1.0])[None, :, None]
-        offset = sign * (ab[:, 1] - ab[:, 0])[:, None, None] * delta  # (interval, side, point)
-        values = self._density_from_edge(np.broadcast_to(edge, offset.shape).ravel(), offset.ravel())
-        values = values.reshape(offset.shape)
-        side_x, side_dens = edge + offset, values
-        edge_dens = values[:, :, 1::-1]  # at 1e-6 and 1e-10 of the width (see _diverging_edge)
-        # in the order of the intervals (as a search interval by interval would find them): a diverging
-        # edge, or a start driven onto an atom in an interval before it
-        diverging = [self._diverging_edge(iv, near) for iv, near in zip(intervals, edge_dens)]
-        last = next((i for i, d in enumerate(diverging) if d is not None), len(intervals))
-        if last == 0:
-            return diverging[0]
-        # starts: the neighbourhood of the highest point of the support finder's grid in each interval
-        # (it resolves every scale: narrow spikes next to atoms and edges; the whole interval where it
-        # holds fewer points than one zoom round), and of the highest point of each geometric grid where
-        # that is a local maximum (at its inner end the density still rises into the interval: that point
-        # is only a candidate, the rest of the interval is the other starts')
-        grid, dens, t_grid = self._support_scan[1:]
+        grid, dens, t_grid, edge_roots = self._support_scan[1:]
         frac = np.linspace(0, 1, 65)[1:-1]  # 63 points a round, each round narrows 32-fold
-        starts, cands = [], []  # (interval index, lo, hi), (location, height)
-        for i, (a, b) in enumerate(intervals[:last]):
+        ab = np.array(intervals, dtype=float)
+        # starts known from the scan: the neighbourhood of the highest point of the support finder's grid
+        # in each interval (it resolves every scale: narrow spikes next to atoms and edges), and the whole
+        # interval where the grid holds fewer points than one zoom round (a smooth activation's law: no grid)
+        starts = []  # (interval index, lo, hi)
+        for i, (a, b) in enumerate(intervals):
             inside = np.flatnonzero((grid > a) & (grid < b))
             if inside.size < frac.size:
                 starts.append((i, a, b))
             if inside.size:
                 k = inside[int(np.argmax(dens[inside]))]
                 starts.append((i, max(grid[max(k - 1, 0)], a), min(grid[min(k + 1, grid.size - 1)], b)))
+        # stage 1, one solve (edge-relative next to the floor), from the scan's roots: from both edges of
+        # every interval, at 1e-10 of its width and a geometric grid from 1e-6 up (ratio 1.58): the first
+        # two values tell a divergence, the grid a spike next to an edge, narrower than the scan's cosine
+        # grid (hard-tanh/orthogonal (1, 0, depth 6, q0 10) peaks 6e-4 of its interval's width from the
+        # edge).  Not denser below 1e-6: next to the floor of a smooth activation's law each point there
+        # costs as much as a tenth of a 1,000-point density (tanh/orthogonal at q* = 0.1, depth 10).
+        # The same solve takes the first zoom round of the scan's starts.
+        delta = np.concatenate([[1e-10], np.geomspace(1e-6, 0.25, 28)])
+        edge = np.stack([ab[:, 0], ab[:, 1]], axis=1)[:, :, None]  # (interval, side, 1)
+        sign = np.array([1.0, -1.0])[None, :, None]
+        offset = sign * (ab[:, 1] - ab[:, 0])[:, None, None] * delta  # (interval, side, point)
+        lo = np.array([l for _, l, _ in starts], dtype=float)
+        hi = np.array([h for _, _, h in starts], dtype=float)
+        first = (lo[:, None] + (hi - lo)[:, None] * frac).ravel()
+        base = np.concatenate([np.broadcast_to(edge, offset.shape).ravel(), first])
+        step = np.concatenate([offset.ravel(), np.zeros(first.size)])
+        known = (grid, t_grid) if grid.size > 1 else None
+        ends = np.isin(edge_roots[0], ab)  # (intervals merged by the scan keep only their outer edges)
+        edges = (edge_roots[0][ends], edge_roots[1][ends])
+        t, values = self._t_density_from_edge(base, step, known, edges)
+        found = np.isfinite(t)
+        known_x, known_t = (np.concatenate([grid, (base + step)[found]]), np.concatenate([t_grid, t[found]]))
+        side_x, side_dens = edge + offset, values[:offset.size].reshape(offset.shape)
+        edge_dens = side_dens[:, :, 1::-1]  # at 1e-6 and 1e-10 of the width (see _diverging_edge)
+        # in the order of the intervals (as a search interval by interval would find them): a diverging
+        # edge, or a start driven onto an atom in an interval before it
+        diverging = [self._diverging_edge(iv, near) for iv, near in zip(intervals, edge_dens)]
+        last = next((i for i, d in enumerate(diverging) if d is not None), len(intervals))
+        if last == 0:
+            return diverging[0]
+        # starts from the near-edge grids: the highest point of each where that is a local maximum (at its
+        # inner end the density still rises into the interval: that point is only a candidate, the rest
+        # of the interval is the other starts')
+        cands = []  # (location, height)
+        rounds = [1] * len(starts)  # zoom rounds done
+        firsts = values[offset.size:].reshape(len(starts), frac.size)
+        for i in range(last):
             for side, f in zip(side_x[i], side_dens[i]):
                 k = int(np.argmax(f))
                 if k == side.size - 1:
                     cands.append((side[k], f[k]))
                     continue
-                lo, hi = sorted((side[max(k - 1, 0)], side[k + 1]))
-                starts.append((i, max(lo, a), min(hi, b)))
-        # stage 2: zoom in on every start at once, 3 rounds (a bracket 32^3 = 3e4 times narrower: the
-        # height of a smooth maximum to ~1e-10 from a bracket as wide as the peak); each round's roots
-        # start from those of the scan's grid, then of the round before (Newton, no continuation in eta)
-        which = np.array([i for i, _, _ in starts])
-        lo = np.array([l for _, l, _ in starts], dtype=float)
-        hi = np.array([h for _, _, h in starts], dtype=float)
+                a, b = sorted((side[max(k - 1, 0)], side[k + 1]))
+                starts.append((i, max(a, intervals[i][0]), min(b, intervals[i][1])))
+                rounds.append(0)
+        keep = [j for j, (i, _, _) in enumerate(starts) if i < last]
+        which = np.array([starts[j][0] for j in keep])
+        rounds = np.array([rounds[j] for j in keep])
+        lo = np.array([starts[j][1] for j in keep], dtype=float)
+        hi = np.array([starts[j][2] for j in keep], dtype=float)
         a_of, b_of = ab[which].T
-        rows = np.arange(len(starts))
-        known = (grid, t_grid) if grid.size > 1 else None
-        for _ in range(3):
-            xs = lo[:, None] + (hi - lo)[:, None] * frac
-            t, f = self._t_density(xs.ravel(), known)
-            known = (xs.ravel(), t)
+        xs = lo[:, None] + (hi - lo)[:, None] * frac
+        f = np.zeros(xs.shape)
+        scanned = np.flatnonzero(rounds == 1)
+        f[scanned] = firsts[np.array(keep)[scanned]]
+        # stage 2: zoom in on every start at once, 3 rounds each (a bracket 32^3 = 3e4 times narrower: the
+        # height of a smooth maximum to ~1e-10 from a bracket as wide as the peak); the roots of each
+        # round start from those known by then (Newton, no continuation in eta)
+        rows = np.arange(which.size)
+        while True:
             # a point on an atom (an interval's edge) is no maximum: the start driven onto it is caught below
-            f = np.where(np.isfinite(f), f, 0.0).reshape(xs.shape)
+            f = np.where(np.isfinite(f), f, 0.0)
+            zoom = rounds >= 1
             k = np.argmax(f, axis=1)
             step = xs[:, 1] - xs[:, 0]
-            lo, hi = np.maximum(xs[rows, k] - step, a_of), np.minimum(xs[rows, k] + step, b_of)
+            lo = np.where(zoom, np.maximum(xs[rows, k] - step, a_of), lo)
+            hi = np.where(zoom, np.minimum(xs[rows, k] + step, b_of), hi)
+            todo = np.flatnonzero(rounds < 3)
+            if todo.size == 0:
+                break
+            xs[todo] = lo[todo, None] + (hi - lo)[todo, None] * frac
+            t, f_new = self._t_density(xs[todo].ravel(), (known_x, known_t), edges)
+            f[todo] = f_new.reshape(todo.size, frac.size)
+            known_x, known_t = np.concatenate([known_x, xs[todo].ravel()]), np.concatenate([known_t, t])
+            rounds[todo] += 1
         best = None
         for x, height in list(zip(xs[rows, k], f[rows, k])) + cands:
             cand = Peak(float(x), float(height))

@@ -1099,14 +1099,19 @@ class Spectrum:
         m1, m2 = (float(v) for v in self.chain.moments())
         sd = math.sqrt(max(m2 - m1 * m1, 0.0))
         # relative to the law's own scale only (a law at 1e-148, the ordered phase at depth, has its edge there)
-        x_hi = min(self.chain.upper_bound(), m1 + 1e4 * (sd + abs(m1))) * (1 + 1e-6)
+        x_far = m1 + 1e4 * (sd + abs(m1))
         # far above the support (100 sd above m1: G = 1/(x - m1) to 1e-4) the top-down map of that G
-        # lands next to the root; it must be physical and hit x_hi (else the continuation in eta)
-        # (any point of the physical run above the edge will do: within 1e-6 of x_hi is enough)
-        with np.errstate(all="ignore"):
-            t_hi = self.chain.top_down(np.array([x_hi + 0j]), np.array([1 / (x_hi - m1) + 0j])).real
-        phys, z_hi = self._physical(t_hi, values=True)
-        if not (x_hi - m1 >= 100 * sd and phys[0] and abs(z_hi[0] - x_hi) <= 1e-6 * x_hi):
+        # lands next to the root; it must be physical and hit x (else the continuation in eta at x_hi)
+        # (any point of the physical run above the edge will do: within 1e-6 of x is enough); x_hi, the
+        # crude bound if below x_far, is tried first: its run down to the edge is shorter
+        x_hi = min(self.chain.upper_bound(), x_far) * (1 + 1e-6)
+        for x in dict.fromkeys([x_hi, x_far * (1 + 1e-6)]):
+            with np.errstate(all="ignore"):
+                t_hi = self.chain.top_down(np.array([x + 0j]), np.array([1 / (x - m1) + 0j])).real
+            phys, z_hi = self._physical(t_hi, values=True)
+            if x - m1 >= 100 * sd and phys[0] and abs(z_hi[0] - x) <= 1e-6 * x:
+                break
+        else:
             t_hi = solve(self.chain, np.array([x_hi]))[0].real
         t_hi = float(t_hi[0])
         qh0 = float(self.chain.qh0)
@@ -1784,7 +1789,11 @@ class Spectrum:
         known = (grid, t_grid) if grid.size > 1 else None
         ends = np.isin(edge_roots[0], ab)  # (intervals merged by the scan keep only their outer edges)
         edges = (edge_roots[0][ends], edge_roots[1][ends])
-        t, values = self._t_density_from_edge(base, step, known, edges)
+        # all of them on the chain relative to the floor (one solve, not two: for a smooth activation's law
+        # most of the cost is per solve), the points next to the floor at their exact offsets
+        floor = float(self.chain.layers[-1][0])
+        t, values = self._t_density_from_edge(np.full(base.shape, floor),
+                                              np.where(base == floor, step, (base - floor) + step), known, edges)
         found = np.isfinite(t)
         known_x, known_t = (np.concatenate([grid, (base + step)[found]]), np.concatenate([t_grid, t[found]]))
         side_x, side_dens = edge + offset, values[:offset.size].reshape(offset.shape)
@@ -1836,7 +1845,8 @@ class Spectrum:
             if todo.size == 0:
                 break
             xs[todo] = lo[todo, None] + (hi - lo)[todo, None] * frac
-            t, f_new = self._t_density(xs[todo].ravel(), (known_x, known_t), edges)
+            x = xs[todo].ravel()
+            t, f_new = self._t_density_from_edge(np.full(x.shape, floor), x - floor, (known_x, known_t), edges)
             f[todo] = f_new.reshape(todo.size, frac.size)
             known_x, known_t = np.concatenate([known_x, xs[todo].ravel()]), np.concatenate([known_t, t])
             rounds[todo] += 1

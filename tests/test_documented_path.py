@@ -188,8 +188,8 @@ def test_every_readme_command_runs(capsys, monkeypatch, tmp_path, command):
 
 def test_accuracy_warning_is_one_line_on_stderr(capsys):
     """A library warning reaches the terminal as one line, not a Python warning with its source line."""
-    code, out, err = run(capsys, "depth-sweep", "--activation", "hardtanh", "--sigma-w2", "1.01", "--sigma-b2",
-                         "0.001", "--q0", "0.1448", "--depths", "2", "5", "--json")
+    code, out, err = run(capsys, "depth-sweep", "--activation", "hardtanh", "--sigma-w2", "0.915", "--sigma-b2",
+                         "0.0026", "--q0", "0.0332", "--depths", "2", "7", "--json")
     assert code == 0 and json.loads(out)
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("freefim: warning: the density of Network('hardtanh'"), err

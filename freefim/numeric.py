@@ -1204,7 +1204,8 @@ class Spectrum:
                 return (), none, none, none, (none, none)
             if 1 - self._atom_mass <= MASS_REFUSE:
                 # a continuous part this light lives in intervals narrower than any grid that can be
-                # solved on (hard-tanh/orthogonal (0.1778, 0, depth 3): 1.1e-8 in ~1e-6 of the width)
+                # solved on (hard-tanh/orthogonal (0.1778, 0, depth 3), 1.1e-8 in ~1e-6 of the width, took
+                # this branch until _hidden_turn found its interval)
                 warnings.warn(f"the continuous part of {self._name()} (mass {1 - self._atom_mass:.3g}, the rest "
                               "is atoms) was not located: its support is reported empty; integrals of the density "
                               f"are accurate to {1 - self._atom_mass:.1g} only", AccuracyWarning, stacklevel=4)
@@ -1265,13 +1266,47 @@ class Spectrum:
         seg, bad = seg[~flat], bad[~flat]
         test = seg[~bad]
         if test.size:
-            frac = np.linspace(0, 1, samples + 2)[1:-1]
-            ts = t[test].real[:, None] + (t[test + 1].real - t[test].real)[:, None] * frac
-            bad[~bad] = ~self._physical(ts.ravel()).reshape(ts.shape).all(axis=1)
+            width = grid[test + 1] - grid[test]
+            secant = width / (t[test + 1].real - t[test].real)
+            # (the zoom only where x resolves an interval: 1e-7 of |x| and more; a segment 1e-10 wide
+            # 7e-10 above an atom, hard-tanh/orthogonal (0.1778, 0, depth 3), turns in rounding noise)
+            zoom = np.where(width > 1e-7 * np.abs(grid[test + 1]), 4, 0)
+            bad[~bad] = self._hidden_turn(t[test].real, t[test + 1].real, secant, samples, zoom)
         seg = seg[bad][:256]
         frac = np.linspace(0, 1, new + 2)[1:-1]
         pts = (grid[seg][:, None] + (grid[seg + 1] - grid[seg])[:, None] * frac).ravel()
         return np.setdiff1d(pts, np.concatenate([grid, [a.location for a in self._atoms]]))
+
+    def _hidden_turn(self, lo, hi, secant, samples=12, rounds=4):
+        """Mask of the segments ``[lo, hi]`` of real ``t`` on which ``Z`` is somewhere not finite or not
+        increasing: ``samples`` points each, then ``rounds`` (per segment) times again around the lowest ``Z'`` of each
+        segment (the bracket of its two neighbours, 6.5 times narrower a round).  An interval of the
+        ordered phase hidden between two gap points of the grid turns ``Z`` back on ~1% of their
+        segment only (hard-tanh/orthogonal (1.01, 0.001, depth 5, q0 0.05): two intervals of 1e-5 of
+        the width were missed); ``Z'`` dips towards that turn at the nearest sample, and below it to
+        ~-1e8 times the segment's ``secant`` slope ``dx/dt``.  In the zoom a turn is a ``Z'`` below
+        -1e-6 times the secant (next to an atom ``Z`` is flat: ``Z'`` there is rounding noise around 0)."""
+        bad = np.zeros(lo.size, dtype=bool)
+        frac = np.linspace(0, 1, samples + 2)[1:-1]
+        a, b, rows = lo.copy(), hi.copy(), np.arange(lo.size)
+        rounds = np.broadcast_to(rounds, lo.shape)
+        for zoom in range(int(np.max(rounds, initial=0)) + 1):
+            ts = a[:, None] + (b - a)[:, None] * frac
+            with np.errstate(all="ignore"):
+                z, dz, _ = self.chain.forward(ts.ravel() + 0j)
+            dz = dz.real.reshape(ts.shape)
+            finite = np.isfinite(z.real).reshape(ts.shape) & np.isfinite(dz)
+            floor = -1e-6 * np.abs(secant[rows])[:, None] if zoom else 0.0
+            turn = ~(finite & (dz > floor)).all(axis=1)
+            bad[rows[turn]] = True
+            more = ~turn & (rounds[rows] > zoom)
+            k = np.argmin(dz, axis=1)[more]
+            ts, rows, step = ts[more], rows[more], ((b - a) / (samples + 1))[more]
+            if rows.size == 0:
+                break
+            at = ts[np.arange(rows.size), k]
+            a, b = np.maximum(at - step, lo[rows]), np.minimum(at + step, hi[rows])
+        return bad
 
     def _refine_edge(self, x_in, x_out, t_in, t_out):
         """Edge between an inside and an outside grid point, from the physical run of real ``t``

@@ -670,6 +670,7 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None, 
         xa, loc_a = xs[anchors], loc[anchors]
         ta, za = _solve_path(chain, xa, eta_final, scale, herglotz, loc_a)
         t[anchors], z[anchors] = ta, za
+        is_edge = np.zeros(xa.size, dtype=bool)
         rest = np.setdiff1d(np.arange(n), anchors)
     else:
         xk, tk = (np.asarray(v).ravel() for v in known)
@@ -689,10 +690,7 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None, 
     needed[left] = needed[right] = True
     slope = np.full(xa.size, np.nan + 0j)
     slope[needed] = 1 / chain.forward(ta[needed])[1]  # dt/dx along the line Im z = eta_final
-    landed = (za == xa + 1j * eta_final) & np.isfinite(slope)
-    if known is None:
-        is_edge = np.zeros(xa.size, dtype=bool)
-    landed &= ~is_edge
+    landed = (za == xa + 1j * eta_final) & np.isfinite(slope) & ~is_edge
     inside = landed & (ta.imag > 0)
     real = landed & (ta.imag == 0)
     x0, x1 = xa[left], xa[right]

@@ -15,10 +15,11 @@ them as ~20 array operations per layer and call, so at 1,000 points and below a 
 call overhead; numba compiles the loop over points and layers into one pass.  It performs the same
 operations in the same order with numpy's own complex arithmetic (products by fused multiply-adds,
 quotients by Smith's scaling), so its numbers equal the numpy loop's bit for bit on this machine:
-at depth 1,000 the chain amplifies one-ulp differences to ~1e-7 in ``g``, which is enough to make
+when ``w = z g - 1`` was formed at each layer (now carried: ``w <- w + qh g``, see ``Chain._step``),
+the chain amplified one-ulp differences to ~1e-7 in ``g`` at depth 1,000, which is enough to make
 the adaptive quadrature of a law spanning five decades chase noise (measured with numba's own
-arithmetic: relu/orthogonal (2, 0.1) at depth 600 certified its mass to 1e-7 only, in 47 s; now
-1.6e-12 in 1.8 s).  The points are independent and shared among the cores (``numba.prange``; each
+arithmetic: relu/orthogonal (2, 0.1) at depth 600 certified its mass to 1e-7 only, in 47 s; with
+numpy's, 1.6e-12 in 1.8 s).  The points are independent and shared among the cores (``numba.prange``; each
 point's operations, and so its numbers, do not depend on the thread): density on 1,000 points at depth
 1,000 in 0.13 s on two cores instead of 0.21 s.  Calls below :data:`PARALLEL_WORK` point-layers run
 in one thread (waking the threads costs milliseconds per call on busy cores).  Processes that share
@@ -78,11 +79,10 @@ def _div(a, b):
     return complex((a.real * rat + a.imag) * scl, (a.imag * rat - a.real) * scl)
 
 
-def _advance(z, dz, g, dg, w, s, ds, qh, mp):
+def _advance(z, dz, g, dg, w, dw, s, ds, qh, mp):
     """One layer of ``Chain._step`` once ``S(w)``, ``S'(w)`` of the layer's law are known: the factor
-    of ``MP(mp)`` (``mp = 0``: none), ``z <- z / S + qh``, ``g <- g S``, with the derivatives in ``t``;
-    returns the new ``z, dz, g, dg``."""
-    dw = _mul(dz, g) + _mul(z, dg)
+    of ``MP(mp)`` (``mp = 0``: none), ``z <- z / S + qh``, ``g <- g S``, ``w <- w + qh g`` (``w = z g - 1``
+    carried, see ``Chain._step``), with the derivatives in ``t``; returns the new ``z, dz, g, dg, w, dw``."""
     if mp != 0.0:
         inv2 = _div(1.0 + 0.0j, (1.0 + w) * mp)
         d2 = _div(-inv2, 1.0 + w)
@@ -90,7 +90,20 @@ def _advance(z, dz, g, dg, w, s, ds, qh, mp):
     ds = _mul(ds, dw)
     inv_s = _div(1.0 + 0.0j, s)
     z_s = _mul(z, inv_s)
-    return z_s + qh, _mul(dz - _mul(z_s, ds), inv_s), _mul(g, s), _mul(dg, s) + _mul(g, ds)
+    g_s, dg_s = _mul(g, s), _mul(dg, s) + _mul(g, ds)
+    q = complex(qh, 0.0)  # numpy's float * complex: the float as a complex
+    z_n, dz_n = z_s + qh, _mul(dz - _mul(z_s, ds), inv_s)
+    w, dw = _w(z_n, dz_n, g_s, dg_s, w + _mul(q, g_s), dw + _mul(q, dg_s))
+    return z_n, dz_n, g_s, dg_s, w, dw
+
+
+def _w(z, dz, g, dg, w_carried, dw_carried):
+    """``Chain._w``: ``w = z g - 1`` formed, or carried where forming cancels more than three digits."""
+    zg = _mul(z, g)
+    w = zg - 1.0
+    if abs(w) < 1e-3 * abs(zg):
+        return w_carried, dw_carried
+    return w, _mul(dz, g) + _mul(z, dg)
 
 
 _points = range  # numba.prange when compiled: the points are independent (one thread each core)
@@ -109,16 +122,17 @@ def _forward_piecewise(t, qh0, qh, p, c, mp, herglotz):
         g = _div(1.0 + 0.0j, z - qh0)
         dz = 1.0 + 0.0j
         dg = _mul(-g, g)
+        q0 = complex(qh0, 0.0)
+        w, dw = _w(z, dz, g, dg, _mul(q0, g), _mul(q0, dg))  # z_1 g_1 - 1 = qh_0 g_1
         ok = True
         for l in range(qh.size):
             if herglotz:
                 ok = ok and z.imag > 0 and g.imag < 0
-            w = _mul(z, g) - 1.0
             pw = w + p[l]
             inv = _div((1.0 / c[l]) + 0.0j, pw)
             s = _mul(w + 1.0, inv)
             ds = _div((p[l] - 1.0) * inv, pw)
-            z, dz, g, dg = _advance(z, dz, g, dg, w, s, ds, qh[l], mp[l])
+            z, dz, g, dg, w, dw = _advance(z, dz, g, dg, w, dw, s, ds, qh[l], mp[l])
         z_out[i], dz_out[i], g_out[i], ok_out[i] = z, dz, g, ok
     return z_out, dz_out, g_out, ok_out
 
@@ -144,20 +158,19 @@ def _barycentric(v, zj, cn, cd, lo, hi):
     return r, dr
 
 
-def _forward_rational(z, dz, g, dg, ok, first, qh, mp, law, inv_sup, start, zj, cn, cd, box, herglotz):
+def _forward_rational(z, dz, g, dg, w_, dw_, ok, first, qh, mp, law, inv_sup, start, zj, cn, cd, box, herglotz):
     """Run the layers ``first[i]`` onwards of a chain of smooth laws on the state ``z``, ``dz``,
     ``g``, ``dg``, ``ok`` of each point (in place): ``law[l]`` indexes the layer's fit,
     ``S = inv_sup + k(v) / (1 + v)`` with ``k`` the barycentric rational on ``zj[start[i]:start[i+1]]``,
     times ``MP(mp[l])`` where ``mp[l] != 0`` (the operations of ``SmoothLaw._rational_s`` and
-    ``Chain.forward``).  Returns the layer where each point stopped: ``qh.size`` when done, else the
+    ``Chain.forward``; ``w_``, ``dw_``: ``z g - 1`` and its derivative, carried).  Returns the layer where each point stopped: ``qh.size`` when done, else the
     first layer whose ``w`` leaves the fit's certified region (inside its ``box`` next to ``w = -1``,
     ``w = 0``, the cut ``w <= -1``), for the caller to take that one step by numpy and resume."""
     n = z.size
     stop = np.full(n, qh.size, dtype=np.int64)
     for i in _points(n):
-        zi, dzi, gi, dgi, oki = z[i], dz[i], g[i], dg[i], ok[i]
+        zi, dzi, gi, dgi, w, dw, oki = z[i], dz[i], g[i], dg[i], w_[i], dw_[i], ok[i]
         for l in range(first[i], qh.size):
-            w = _mul(zi, gi) - 1.0
             k_ = law[l]
             wr, wi = w.real, w.imag
             ai = abs(wi)
@@ -183,8 +196,8 @@ def _forward_rational(z, dz, g, dg, ok, first, qh, mp, law, inv_sup, start, zj, 
                 break
             if herglotz:
                 oki = oki and zi.imag > 0 and gi.imag < 0
-            zi, dzi, gi, dgi = _advance(zi, dzi, gi, dgi, w, s, ds, qh[l], mp[l])
-        z[i], dz[i], g[i], dg[i], ok[i] = zi, dzi, gi, dgi, oki
+            zi, dzi, gi, dgi, w, dw = _advance(zi, dzi, gi, dgi, w, dw, s, ds, qh[l], mp[l])
+        z[i], dz[i], g[i], dg[i], w_[i], dw_[i], ok[i] = zi, dzi, gi, dgi, w, dw, oki
     return stop
 
 
@@ -206,6 +219,7 @@ if numba is not None:  # pragma: no branch
     _div = numba.njit(error_model="numpy", inline="always")(_div)
 
     _points = numba.prange
+    _w = numba.njit(error_model="numpy", inline="always")(_w)
     _advance = numba.njit(error_model="numpy", inline="always")(_advance)
     _barycentric = numba.njit(error_model="numpy", inline="always")(_barycentric)
 
@@ -244,4 +258,4 @@ def _compiled(loop, layers_at):
 #: the compiled kernel (threaded from :data:`PARALLEL_WORK` point-layers on), or ``None`` without numba
 forward_piecewise = _compiled(_forward_piecewise, 2)  # (t, qh0, qh, ...)
 #: the compiled kernel of smooth-law chains, or ``None`` without numba
-forward_rational = _compiled(_forward_rational, 6)  # (z, dz, g, dg, ok, first, qh, ...)
+forward_rational = _compiled(_forward_rational, 8)  # (z, dz, g, dg, w, dw, ok, first, qh, ...)

@@ -701,7 +701,12 @@ class SmoothLaw(Law):
                 break
             r, r1, _ = self._fun(z[act], panel[act])
             with np.errstate(all="ignore"):
-                step = (r - xi[act]) / r1
+                # where r is decades away from xi (the tails, r ~ e^{-cZ} or e^{-cZ^2}), Newton on
+                # log r = log xi: plain Newton crawls there by ~1/(log r)' per step (20-40 steps)
+                ratio = r / xi[act]
+                far = (np.abs(ratio) > 4) | (np.abs(ratio) < 0.25)
+                far &= ratio.real > 0.5 * np.abs(ratio)
+                step = np.where(far, np.log(np.where(far, ratio, 1)) * r / r1, (r - xi[act]) / r1)
                 size = np.abs(step)
                 bad = ~np.isfinite(size)
                 step = np.where(size > 0.5, 0.5 * step / np.where(bad, 1, size), step)
@@ -726,15 +731,22 @@ class SmoothLaw(Law):
                                   & (np.abs(xi.imag) < 2 * slope * rad))
             if near.size == 0:
                 continue
+            # the real Z where r = |xi|, interpolated in log r (exact for an exponential tail, where r
+            # spans decades over the table), then one Newton step on log r = log xi into the plane
             order = np.argsort(rs)
-            zr = np.interp(xi.real[near], rs[order], zs[order])
-            k = np.clip(np.searchsorted(zs, zr), 0, zs.size - 1)
-            d = np.real(self._fun(zr + 0j, ps[k])[1])
+            x = xi[near]
             with np.errstate(all="ignore"):
-                z0 = zr + 1j * np.where(d != 0, xi.imag[near] / d, 0)
+                zr = np.interp(np.log(np.maximum(np.abs(x), 1e-300)), np.log(np.maximum(rs[order], 1e-300)),
+                               zs[order])
+                k = np.clip(np.searchsorted(zs, zr), 0, zs.size - 1)
+                r0, d = (np.real(v) for v in self._fun(zr + 0j, ps[k])[:2])
+                z0 = zr + np.log(x / r0) * r0 / d
+                plain = zr + 1j * np.where(d != 0, x.imag / d, 0)
+                z0 = np.where(np.isfinite(z0) & (np.abs(z0 - zr) < 2 * rad), z0, plain)
             idx.append(near), starts.append(z0), pans.append(ps[k])
         for ze, re_, r2e, p in extrema:
-            near = np.flatnonzero(np.abs(xi - re_) < 4 * abs(r2e) * rad * rad)
+            # the quadratic start ze +- dz is good for |dz| < rad (farther out the pieces' starts are)
+            near = np.flatnonzero(np.abs(xi - re_) < 0.5 * abs(r2e) * rad * rad)
             if near.size == 0 or r2e == 0:
                 continue
             dz = np.sqrt(2 * (xi[near] - re_) / r2e + 0j)
@@ -745,6 +757,24 @@ class SmoothLaw(Law):
         idx, z0, pan = np.concatenate(idx), np.concatenate(starts), np.concatenate(pans)
         zr = self._newton_root(xi[idx], z0.astype(complex), pan)
         keep = np.isfinite(zr)
+        if isinstance(self._fun, _Exact):
+            # the neighbouring branches of log r(Z) = log xi + 2 pi i k: roots 2 pi k / |(log r)'| away,
+            # near the axis too where r falls fast (erf (1.32, 1.3) at xi ~ 1e-5: Z* = 2.1 + 0.3i and
+            # 2.2 - 0.4i; missing the second left psi 1.3e-9 off and chi 3e-7 off its dps=30 value)
+            r, r1, _ = self._fun(np.where(keep, zr, 0), pan)
+            with np.errstate(all="ignore"):
+                hop = 2j * np.pi * r / r1
+                more = [(k, np.flatnonzero(keep & (np.abs((zr + k * hop).imag) < 1.5 * rad))) for k in (-2, -1, 1, 2)]
+            i_b = np.concatenate([idx[m] for _, m in more])
+            if i_b.size:
+                z_b = self._newton_root(xi[i_b], np.concatenate([zr[m] + k * hop[m] for k, m in more]),
+                                        pan[np.concatenate([m for _, m in more])])
+                idx, zr, pan = np.r_[idx, i_b], np.r_[zr, z_b], np.r_[pan, pan[np.concatenate([m for _, m in more])]]
+                keep = np.isfinite(zr)
+            if self._even:  # r(-Z) = r(Z): the mirror of a root next to Z = 0 is a root next to the folded rule
+                m = keep & (np.abs(zr.real) < rad)
+                idx, zr, pan = np.r_[idx, idx[m]], np.r_[zr, -zr[m]], np.r_[pan, pan[m]]
+                keep = np.r_[keep, keep[m]]
         if isinstance(self._fun, _Surrogate):
             # a root belongs to the panel whose interpolant it solves; a root near a panel edge is
             # solved again with each neighbour's interpolant, since each panel needs its own pole

@@ -7,11 +7,13 @@ by quadrature, and Williams' closed form for erf); unit mass; Herglotz signs; fl
 """
 import math
 
+import mpmath
 import numpy as np
 import pytest
 
 from freefim import Network, Spectrum, get_activation
 from freefim.activations import Activation
+from freefim.laws import SmoothLaw
 
 SW2, SB2 = 1.5, 0.05
 
@@ -255,3 +257,18 @@ def test_user_activation_finds_the_maximum_of_r_at_zero():
     (lo, hi), = spec.support()
     assert hi == pytest.approx(float(spec.chain.layers[0][0]) + 1.5 * float(spec.chain.qh0), rel=1e-12)
     assert spec.continuous_mass == pytest.approx(1.0, abs=1e-9)
+
+
+def test_erf_psi_finds_both_roots_of_a_steep_tail():
+    # erf at q = 1.32: r(Z) = c exp(-2 q Z^2) falls so fast that two branches of log r(Z) = log xi,
+    # Z* = 2.1 + 0.3i and 2.2 - 0.4i, both sit next to the axis at xi = 1/y ~ 1e-5; the second was
+    # missed (psi 1.3e-9 off, chi(w) 3e-7 off its dps=30 value)
+    law = SmoothLaw(get_activation("erf"), 1.32, 1.3)
+    y = complex(-78494.33667590596, 51190.76362587735)
+    w = complex(-0.9802589782950623, 0.0032081243811886463)
+    with mpmath.workdps(30):
+        law_mp = SmoothLaw(get_activation("erf"), mpmath.mpf(1.32), mpmath.mpf(1.3), mpmath.mp)
+        psi_mp = complex(law_mp._psi_mp(mpmath.mpc(y.real, y.imag), 1)[0])
+        chi_mp = complex(law_mp._chi_mp(np.array([mpmath.mpc(w.real, w.imag)], dtype=object))[0][0])
+    assert abs(law._psi(np.array([y]))[0][0] - psi_mp) <= 1e-13
+    assert abs(law._chi(np.array([w]))[0][0] - chi_mp) <= 1e-11 * abs(chi_mp)

@@ -272,3 +272,13 @@ def test_erf_psi_finds_both_roots_of_a_steep_tail():
         chi_mp = complex(law_mp._chi_mp(np.array([mpmath.mpc(w.real, w.imag)], dtype=object))[0][0])
     assert abs(law._psi(np.array([y]))[0][0] - psi_mp) <= 1e-13
     assert abs(law._chi(np.array([w]))[0][0] - chi_mp) <= 1e-11 * abs(chi_mp)
+
+
+def test_roots_of_r_are_counted_once():
+    # tanh at xi just above sup r: the roots +-0.072i were counted three times (a root at Re Z = +-0 and
+    # its mirror were not neighbours in the sort), psi was 5e-9 off and the law's rational fit of S lost
+    # its certificate (every S then from the exact Newton)
+    law = SmoothLaw(get_activation("tanh"), 1.8, 1.5)
+    idx, roots, _ = law._roots(np.array([1.5285434011586472 + 0j]))
+    assert roots.size == 2 and abs(roots[0] + roots[1]) < 1e-12 and abs(abs(roots[0].imag) - 0.07230444) < 1e-8
+    assert law._rational is not None

@@ -93,16 +93,17 @@ def _advance(z, dz, g, dg, w, dw, s, ds, qh, mp):
     g_s, dg_s = _mul(g, s), _mul(dg, s) + _mul(g, ds)
     q = complex(qh, 0.0)  # numpy's float * complex: the float as a complex
     z_n, dz_n = z_s + qh, _mul(dz - _mul(z_s, ds), inv_s)
-    w, dw = _w(z_n, dz_n, g_s, dg_s, w + _mul(q, g_s), dw + _mul(q, dg_s))
+    w, dw = _w(z_n, dz_n, g_s, dg_s, w, dw, q)
     return z_n, dz_n, g_s, dg_s, w, dw
 
 
-def _w(z, dz, g, dg, w_carried, dw_carried):
-    """``Chain._w``: ``w = z g - 1`` formed, or carried where forming cancels more than three digits."""
+def _w(z, dz, g, dg, w_before, dw_before, q):
+    """``Chain._w``: ``w = z g - 1`` formed, or carried (``w_before + q g``, only computed then) where
+    forming cancels more than three digits."""
     zg = _mul(z, g)
     w = zg - 1.0
-    if abs(w) < 1e-3 * abs(zg):
-        return w_carried, dw_carried
+    if w.real * w.real + w.imag * w.imag < 1e-6 * (zg.real * zg.real + zg.imag * zg.imag):  # CARRY_W ** 2
+        return w_before + _mul(q, g), dw_before + _mul(q, dg)
     return w, _mul(dz, g) + _mul(z, dg)
 
 
@@ -123,7 +124,8 @@ def _forward_piecewise(t, qh0, qh, p, c, mp, herglotz):
         dz = 1.0 + 0.0j
         dg = _mul(-g, g)
         q0 = complex(qh0, 0.0)
-        w, dw = _w(z, dz, g, dg, _mul(q0, g), _mul(q0, dg))  # z_1 g_1 - 1 = qh_0 g_1
+        zero = complex(-0.0, -0.0)  # x + (-0) = x exactly: the carried w_1 = qh_0 g_1 as numpy forms it
+        w, dw = _w(z, dz, g, dg, zero, zero, q0)  # z_1 g_1 - 1 = qh_0 g_1
         ok = True
         for l in range(qh.size):
             if herglotz:

@@ -383,7 +383,10 @@ class Chain:
         """``w = z g - 1`` and its derivative: formed, or carried where forming cancels (:data:`CARRY_W`)."""
         zg = z * g
         w = zg - 1
-        carry = np.abs(w) < CARRY_W * np.abs(zg)
+        if isinstance(w, np.ndarray) and w.dtype == complex:  # squares, as the compiled kernels (no hypot)
+            carry = w.real * w.real + w.imag * w.imag < CARRY_W * CARRY_W * (zg.real * zg.real + zg.imag * zg.imag)
+        else:
+            carry = np.abs(w) < CARRY_W * np.abs(zg)
         if np.ndim(carry) == 0:  # one point (a scalar of mpmath)
             return (w_carried, dw_carried) if carry else (w, dz * g + z * dg)
         if not np.any(carry):

@@ -767,11 +767,11 @@ class SmoothLaw(Law):
             with np.errstate(all="ignore"):
                 hop = 2j * np.pi * r / r1
                 more = [(k, np.flatnonzero(keep & (np.abs((zr + k * hop).imag) < rad))) for k in (-2, -1, 1, 2)]
-            i_b = np.concatenate([idx[m] for _, m in more])
-            if i_b.size:
-                z_b = self._newton_root(xi[i_b], np.concatenate([zr[m] + k * hop[m] for k, m in more]),
-                                        pan[np.concatenate([m for _, m in more])])
-                idx, zr, pan = np.r_[idx, i_b], np.r_[zr, z_b], np.r_[pan, pan[np.concatenate([m for _, m in more])]]
+            sel = np.concatenate([m for _, m in more])
+            if sel.size:
+                hops = np.concatenate([k * hop[m] for k, m in more])
+                z_b = self._newton_root(xi[idx[sel]], zr[sel] + hops, pan[sel])
+                idx, zr, pan = np.r_[idx, idx[sel]], np.r_[zr, z_b], np.r_[pan, pan[sel]]
                 keep = np.isfinite(zr)
             if self._even:  # r(-Z) = r(Z): the mirror of a root next to Z = 0 is a root next to the folded rule
                 m = keep & (np.abs(zr.real) < rad)

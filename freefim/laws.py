@@ -969,15 +969,17 @@ class SmoothLaw(Law):
             step = np.where(real[act], step.real, step)
             # a Newton step this small leaves an error far below rounding: accept it
             tiny = np.abs(step) <= 1e-12 * np.abs(ya)
+            # psi^-2 = w^-2 also holds at psi = -w: that root is not chi(w)
+            wrong = big[act] & (np.real(ps * np.conj(wa)) <= 0)
             y[act] = np.where(tiny & ~conv, ya - step, ya)
-            done[act[conv | tiny]] = True
+            done[act[(conv | tiny) & ~wrong]] = True
             keep = ~conv & ~tiny & np.isfinite(step)
             act, ya, step, res, wa, tol = act[keep], ya[keep], step[keep], res[keep], wa[keep], tol[keep]
             if act.size == 0:
                 break
             lam = np.ones(act.size)
             new_res, new_dres = np.empty(act.size, complex), np.empty(act.size, complex)
-            new_dp = np.empty(act.size, complex)
+            new_dp, new_ps = np.empty(act.size, complex), np.empty(act.size, complex)
             accepted = np.zeros(act.size, dtype=bool)
             trial_set = np.arange(act.size)
             for _ in range(8):  # backtracking
@@ -992,7 +994,7 @@ class SmoothLaw(Law):
                 good &= np.isfinite(r_t) & np.isfinite(dr_t)
                 sel = trial_set[good]
                 y[act[sel]] = new[good]
-                new_res[sel], new_dres[sel], new_dp[sel] = r_t[good], dr_t[good], d_t[good]
+                new_res[sel], new_dres[sel], new_dp[sel], new_ps[sel] = r_t[good], dr_t[good], d_t[good], p_t[good]
                 accepted[sel] = True
                 trial_set = trial_set[~good]
                 lam[trial_set] /= 2
@@ -1000,8 +1002,9 @@ class SmoothLaw(Law):
                     break
             # no decrease possible: rounding level reached (converged) or a dead end
             stalled = ~accepted
-            done[act[stalled]] = np.abs(res[stalled]) <= self._stall * tol[stalled]
+            done[act[stalled]] = (np.abs(res[stalled]) <= self._stall * tol[stalled]) & ~wrong[keep][stalled]
             act, res, dres, dp = act[accepted], new_res[accepted], new_dres[accepted], new_dp[accepted]
+            ps = new_ps[accepted]
             if act.size == 0:
                 break
         return np.where(done, y, np.nan), np.where(done, dpsi, np.nan), done
@@ -1014,7 +1017,8 @@ class SmoothLaw(Law):
         w = np.asarray(w, dtype=complex)
         if guess is None:
             guess = self._rational_chi(w)[0]
-        start = self._start(w, guess)
+        beyond = self._beyond_cut(w)
+        start = np.where(beyond, np.nan, self._start(w, guess))  # nan: no Newton
         y, dpsi, ok = self._newton_chi(w, start.copy())
         # a start on the cut beyond the top (1/upper) for a complex w: Newton may not come back
         # from there; again from just below the top, where psi ~ (top - y)^(-1/2) reaches |w|
@@ -1023,17 +1027,57 @@ class SmoothLaw(Law):
             wa = w[again]
             ya, da, oka = self._newton_chi(wa, self._top * (1 - 1 / (1 + np.abs(wa)) ** 2) + 1j * start[again].imag)
             y[again[oka]], dpsi[again[oka]], ok[again[oka]] = ya[oka], da[oka], True
-        retry = np.flatnonzero(~ok & ~((w.imag == 0) & (w.real <= -1)) & np.isfinite(w))
+        retry = np.flatnonzero(~ok & ~((w.imag == 0) & (w.real <= -1)) & np.isfinite(w) & ~beyond)
         if retry.size:
             wr = w[retry]
             yk, dk = np.zeros(wr.shape, dtype=complex), np.full(wr.shape, self._m1f + 0j)
             steps = 4
             for k in range(1, steps + 1):
-                yk, dk, okk = self._newton_chi(wr * (k / steps), yk + (wr / steps) / dk)
+                with np.errstate(all="ignore"):  # dk is nan where the previous step failed
+                    nxt = yk + (wr / steps) / dk
+                yk, dk, okk = self._newton_chi(wr * (k / steps), nxt)
                 if not okk.any():
                     break
             y[retry], dpsi[retry] = yk, dk
         return y, dpsi
+
+    #: how far across the cut (``|Im y| / |y|``) the curve of :meth:`_cut_curve` runs: beyond the
+    #: Newton's own limit (1e-2), so that no root the Newton could accept lies past the curve
+    _cut_reach = 0.0125
+
+    @cached_property
+    def _cut_curve(self):
+        r"""``(log|1 + w|, arg(1 + w))`` along :math:`w = \psi(y)`, :math:`y = e^{-i\epsilon}/(U s)` just
+        across the cut (:math:`\epsilon` = ``_cut_reach``, ``s`` geometric from 1e-18 to 0.999 of the
+        top ``U``), the run where ``|1 + w|`` grows from ``w = -1``.  ``psi`` maps the upper half
+        ``y``-plane onto a domain bounded next to ``w = -1`` by the boundary values
+        :math:`\psi(y + i0)`, ``y > 1/U``: the sector between that curve and the cut
+        :math:`w < -1` has no preimage, and this curve, a little farther out, bounds what the
+        Newton's continuation across the cut can reach."""
+        s = np.geomspace(1e-18, 0.999, 400)
+        with np.errstate(all="ignore"):
+            w, _ = self._psi(np.exp(-1j * self._cut_reach) / (self._sup * s), np.ones(s.size))
+        u = 1 + w
+        rho, theta = np.abs(u), np.mod(np.angle(u), 2 * np.pi)
+        good = np.isfinite(rho) & np.isfinite(theta) & (rho > 0)
+        rising = np.concatenate([[True], np.diff(rho) > 0])
+        n = int(np.argmin(good & rising)) if not (good & rising).all() else rho.size
+        return np.log(rho[:n]), theta[:n]
+
+    def _beyond_cut(self, w):
+        """Mask of the complex ``w`` (either half-plane, by symmetry) past :meth:`_cut_curve`: ``chi(w)``
+        has no preimage the Newton could accept there (it would fail, from every start, after up to
+        a few hundred evaluations of ``psi``)."""
+        log_rho, theta = self._cut_curve
+        u = 1 + np.where(w.imag < 0, w.conj(), w)
+        out = np.zeros(w.shape, dtype=bool)
+        if log_rho.size < 2:
+            return out
+        with np.errstate(all="ignore"):
+            lr = np.log(np.abs(u))
+        inside = (w.imag != 0) & (lr > log_rho[0]) & (lr < log_rho[-1])
+        out[inside] = np.angle(u[inside]) > np.interp(lr[inside], log_rho, theta)
+        return out
 
     # ------------------------------------------------------------------ mpmath
     def _psi_mp(self, y, side=1):

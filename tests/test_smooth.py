@@ -282,3 +282,44 @@ def test_roots_of_r_are_counted_once():
     idx, roots, _ = law._roots(np.array([1.5285434011586472 + 0j]))
     assert roots.size == 2 and abs(roots[0] + roots[1]) < 1e-12 and abs(abs(roots[0].imag) - 0.07230444) < 1e-8
     assert law._rational is not None
+
+
+def test_chi_is_a_root_of_psi_not_of_its_square():
+    # for |w| > 2 the Newton solves psi^-2 = w^-2, which psi = -w solves too: from 0 along w s it
+    # returned y with psi(y) = -w (|psi(y) - w| = 4.07 at w = -2.037 + 1e-4 i) as chi(w)
+    law = SmoothLaw(get_activation("tanh"), 1.8, 1.5)
+    # and points with |w| > 2 that have a preimage: psi(y) next to the top 1/U of the cut
+    y0 = law._top * np.array([0.97 + 0.01j, 1.02 + 0.02j, 1.02 + 0.05j, 0.99 - 0.01j])
+    w0, _ = law._psi(y0, np.sign(y0.imag))
+    assert np.all(np.abs(w0) > 2)
+    w = np.concatenate([[-2.03362458 + 8.35441722e-02j, -2.03699537 + 1.03699537e-04j,
+                         -3.17416173 + 2.17416174e-04j], w0])
+    y, _ = law._chi(w, law._table_start(w))
+    found = np.isfinite(y)
+    assert found[3:].all() and np.allclose(y[3:], y0, rtol=1e-10, atol=0)
+    p, _ = law._psi(y[found], np.sign(w[found].imag))
+    assert np.all(np.abs(p - w[found]) <= 1e-12 * np.abs(w[found])), np.abs(p - w[found])
+
+
+@pytest.mark.parametrize("name, q, scale", [("tanh", 1.05, 1.5), ("tanh", 3.0, 2.0), ("erf", 1.0, 1.5),
+                                            ("sigmoid", 3.0, 2.0), ("softsign", 1.0, 1.5)])
+def test_points_past_the_cut_curve_have_no_preimage(name, q, scale, monkeypatch):
+    # chi skips the Newton for w past the curve psi(y e^{-i eps}), y > 1/U, next to w = -1 (the sector
+    # along the cut w < -1 that psi does not reach): with the skip turned off, the Newton, from the table
+    # and from 0, finds no y there with |psi(y) - w| below 1e-3 |1 + w|
+    act = get_activation(name) if name != "softsign" else CASES["softsign"][0]
+    law = SmoothLaw(act, q, scale)
+    rng = np.random.default_rng(5)
+    rho = np.exp(rng.uniform(np.log(1e-10), np.log(3.0), 400))
+    w = -1 + rho * np.exp(1j * rng.uniform(0, np.pi, rho.size))
+    w = np.where(rng.uniform(size=w.size) < 0.3, w.conj(), w)
+    past = law._beyond_cut(w)
+    assert past.any() and not past.all()
+    y_new, _ = law._chi(w, law._table_start(w))
+    assert not np.isfinite(y_new[past]).any()
+    monkeypatch.setattr(SmoothLaw, "_beyond_cut", lambda self, v: np.zeros(v.shape, dtype=bool))
+    with np.errstate(all="ignore"):
+        y, _ = law._chi(w[past], law._table_start(w[past]))
+        ok = np.isfinite(y)
+        p, _ = law._psi(y[ok], np.where(w[past][ok].imag < 0, -1.0, 1.0))
+    assert np.all(np.abs(p - w[past][ok]) > 1e-3 * np.abs(1 + w[past][ok]))

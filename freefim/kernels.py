@@ -183,9 +183,12 @@ def _forward_rational(z, dz, g, dg, w_, dw_, ok, first, qh, mp, law, inv_sup, st
             v = complex(wr, ai)
             lo, hi = start[k_], start[k_ + 1]
             k, dk = _barycentric(v, zj, cn, cd, lo, hi)
-            if ai < 1e-3 * (1 + abs(v)) and wr > -1.0:  # real on the real axis (SmoothLaw._rational_s)
-                k0, _ = _barycentric(complex(wr, 0.0), zj, cn, cd, lo, hi)
-                k = k - 1j * k0.imag
+            if ai < 1e-3 * (1 + abs(v)) and wr > -1.0:  # real on the real axis (freefim.laws._near_axis)
+                k0, dk0 = _barycentric(complex(wr, 0.0), zj, cn, cd, lo, hi)
+                if ai <= 1e-6 * abs(1.0 + wr):  # NEAR_AXIS_TAYLOR
+                    k = complex(k.real, ai * dk0.real)
+                else:
+                    k = k - 1j * k0.imag
             inv = _div(1.0 + 0.0j, 1.0 + v)
             s = inv_sup[k_] + k * inv
             ds = (dk - k * inv) * inv

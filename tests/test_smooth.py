@@ -323,3 +323,34 @@ def test_points_past_the_cut_curve_have_no_preimage(name, q, scale, monkeypatch)
         ok = np.isfinite(y)
         p, _ = law._psi(y[ok], np.where(w[past][ok].imag < 0, -1.0, 1.0))
     assert np.all(np.abs(p - w[past][ok]) > 1e-3 * np.abs(1 + w[past][ok]))
+
+
+def test_imaginary_part_of_the_fit_just_above_the_real_axis():
+    # the solver's roots next to the floor of a spectrum put every layer's w ~1e-11 above the real axis:
+    # Im S of the rational fit there was rounding noise (1e-4 off at w = -0.35 - 2.7e-11 i); it is the
+    # Taylor term Im w S'(Re w) now, against the 30-digit S of the exact rule
+    # (the law of layer 5 of tanh/orthogonal (1.3, 0.05) and the w it meets 1e-6 of the width above the floor)
+    law = Spectrum(Network("tanh", "orthogonal", 1.3, 0.05, 10)).chain.layers[4][1]
+    w = np.array([-0.3528560829976548 - 2.6682331344772854e-11j, -0.7518506090370152 - 7.2e-11j,
+                  0.5 + 3e-12j, 2.0 + 1e-9j])
+    s, _ = law.s_transform(w)
+    with mpmath.workdps(30):
+        mp_law = law.with_numbers(mpmath.mpf)
+        ref, _ = mp_law.s_transform(np.array([mpmath.mpc(v.real, v.imag) for v in w], dtype=object))
+        ref = np.array([complex(v) for v in ref])
+    assert np.all(np.abs(s.imag - ref.imag) <= 1e-8 * np.abs(ref.imag)), np.abs(s.imag - ref.imag) / np.abs(ref.imag)
+    assert np.all(np.abs(s - ref) <= 1e-11 * np.abs(ref))
+
+
+def test_density_next_to_the_floor_matches_30_digits():
+    # tanh/orthogonal (1.3, 0.05, depth 10), 1e-6 and 1e-8 of the width above the floor qh_{L-1}: the float
+    # density was 1.5e-9 off at the first, and 0 at the second (so was the 30-digit one, polished from the
+    # float root on the real axis), where it is 1.2e-10
+    net = Network("tanh", "orthogonal", 1.3, 0.05, 10)
+    spec = Spectrum(net)
+    (lo, hi), = spec.support()
+    x = lo + (hi - lo) * np.array([1e-6, 1e-8])
+    ref = np.array(Spectrum(net, dps=30).density(x), dtype=float)
+    dens = spec.density(x)
+    assert np.all(ref > 0) and np.all(dens > 0)
+    assert abs(dens[0] - ref[0]) <= 5e-10 * ref[0] and abs(dens[1] - ref[1]) <= 1e-7 * ref[1], (dens - ref) / ref

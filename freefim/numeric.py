@@ -1402,13 +1402,18 @@ class Spectrum:
             edges_rel = None if edges is None else (edges[0] - floor, edges[1])
             t[rel], z = solve(chain, delta[rel], local_scale=delta[rel], known=known_rel, edges=edges_rel)
             out[rel] = _continuous_density(chain.forward(t[rel])[2])
-            width = self._support[0][1] - self._support[0][0] if self._support else 0.0
-            tail = self._floor_tail if np.any(delta[rel] < 1e-8 * width) else None
+            tail = self._floor_tail if np.any(delta[rel] < 1e-8 * self._above_floor) else None
             if tail is not None:
                 d_res, f_res, alpha = tail
                 deep = rel & (delta < d_res)
                 out[deep], t[deep] = f_res * (d_res / delta[deep]) ** alpha, np.nan
         return t, out
+
+    @cached_property
+    def _above_floor(self):
+        """``m1 - qh_{L-1}``: how far the law's mean lies above its floor, the scale of "next to the floor" (the
+        support is not used: finding it evaluates the density there)."""
+        return float(self.moments.m1) - float(self.chain.layers[-1][0]) if self.chain.layers else 0.0
 
     @cached_property
     def _floor_tail(self):
@@ -1418,15 +1423,13 @@ class Spectrum:
         width), the relative chain still forms ``z_{L-1} = z / S + qh_{L-2}`` as a difference of O(1) numbers,
         ``~ sqrt(delta)`` small: below ~1e-16 of the width ``delta`` is rounding and the computed density stalls
         (at 8.1e7, where the law has 1e10 at 1e-20), losing the mass there (2.8e-8).  The density is evaluated on
-        ``delta = 10^-k`` of the width, ``k = 2 .. 30``; where the local exponent, stable to 2e-3 over four decades,
+        ``delta = 10^-k`` of :attr:`_above_floor`, ``k = 2 .. 30``; where the local exponent, stable to 2e-3 over four decades,
         then jumps by more than 2e-2 (rounding takes over), the law is continued from one decade above the jump with
         the last stable exponent.  ``None`` where there is no such run and jump (a density resolved to 1e-30 of the
         width, or one that vanishes at the floor: no divergence, no mass lost)."""
-        layers = self.chain.layers
-        if not layers or not self._support or self._support[0][0] != float(layers[-1][0]):
+        if not self.chain.layers:
             return None
-        a, b = self._support[0]
-        delta = (b - a) * 10.0 ** -np.arange(2, 31)
+        delta = self._above_floor * 10.0 ** -np.arange(2, 31)
         chain = self._relative_chain
         with np.errstate(all="ignore"):
             t, _ = solve(chain, delta, local_scale=delta)
@@ -1474,7 +1477,15 @@ class Spectrum:
         on_atom, at = self._solved_points(xs)
         dens = np.zeros(xs.shape)
         if at.any():
-            dens[at] = self._t_density(xs[at])[1]
+            # within 1e-8 of the width above the floor qh_{L-1}: x - qh_{L-1} is exact there (Sterbenz) and the
+            # relative chain resolves it (see _density_from_edge); elsewhere the chain of x itself
+            floor = float(self.chain.layers[-1][0]) if self.chain.layers else math.nan
+            near = at & (xs > floor) & (xs - floor < 1e-8 * self._above_floor)
+            far = at & ~near
+            if far.any():
+                dens[far] = self._t_density(xs[far])[1]
+            if near.any():
+                dens[near] = self._density_from_edge(np.full(np.count_nonzero(near), floor), xs[near] - floor)
         if on_atom.any():
             delta = self._atom_offset(xs[on_atom])
             dens[on_atom] = (self._density_float(xs[on_atom] - delta) + self._density_float(xs[on_atom] + delta)) / 2

@@ -371,3 +371,16 @@ def test_the_threaded_and_serial_kernels_agree_bit_for_bit(monkeypatch):
                         else chain._piecewise[0](t, float(chain.qh0), *chain._piecewise[1:], True))
         for a, b in zip(*runs):
             np.testing.assert_array_equal(a, b)
+
+
+def test_density_next_to_the_floor_is_taken_on_the_relative_chain():
+    # hard-tanh/Gaussian (0.1, 0.01, depth 5) has an inverse square root at its floor qh_{L-1}: density(x) at
+    # 1e-14 of the width above it was taken on the chain of x itself, 12% off (erf/Gaussian (1.3, 0.02, 5): 64%);
+    # the quadrature's relative chain had it right
+    spec = Spectrum(Network("hardtanh", "gaussian", 0.1, 0.01, 5))
+    (a, b), = spec.support()
+    x = a + (b - a) * np.array([1e-14, 1e-12, 1e-10])
+    dens = spec.density(x)
+    assert np.array_equal(dens, spec._density_from_edge(np.full(3, a), x - a))
+    ratio = dens[:-1] / dens[1:] / np.sqrt((x[1:] - a) / (x[:-1] - a))
+    assert np.allclose(ratio, 1, rtol=1e-3, atol=0), ratio

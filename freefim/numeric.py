@@ -1477,7 +1477,7 @@ class Spectrum:
         on_atom, at = self._solved_points(xs)
         dens = np.zeros(xs.shape)
         if at.any():
-            # within 1e-8 of the width above the floor qh_{L-1}: x - qh_{L-1} is exact there (Sterbenz) and the
+            # within 1e-8 (m1 - qh_{L-1}) above the floor qh_{L-1}: x - qh_{L-1} is exact there (Sterbenz) and the
             # relative chain resolves it (see _density_from_edge); elsewhere the chain of x itself
             floor = float(self.chain.layers[-1][0]) if self.chain.layers else math.nan
             near = at & (xs > floor) & (xs - floor < 1e-8 * self._above_floor)

@@ -1423,7 +1423,7 @@ class SmoothLaw(Law):
             # noise: remove it near the axis (within 1e-3 relative: higher up it is far below the
             # true Im S), so that S is real there and continuous across it (the solver's real
             # roots outside the support); one evaluation for the points and their projections
-            near = np.flatnonzero((vi.imag < 1e-3 * (1 + np.abs(vi))) & (vi.real > -1))
+            near = _next_to_axis(vi)
             if near.size:
                 k, dk = _barycentric(np.concatenate([vi, vi[near].real + 0j]), zj, fj, wj, self._rational_coef)
                 k, dk, k0, dk0 = k[:vi.size], dk[:vi.size], k[vi.size:], dk[vi.size:]
@@ -1444,7 +1444,7 @@ class SmoothLaw(Law):
             if idx.size:
                 vn = v[idx]
                 sn, dsn = _barycentric(vn, zn, fn, wn)
-                axis = np.flatnonzero((vn.imag < 1e-3 * (1 + np.abs(vn))) & (vn.real > -1))
+                axis = _next_to_axis(vn)
                 if axis.size:  # the near fit is S itself: real on the real axis as well
                     s0, ds0 = _barycentric(vn[axis].real + 0j, zn, fn, wn)
                     sn[axis] = _near_axis(vn[axis], sn[axis], s0, ds0)
@@ -1469,6 +1469,12 @@ class SmoothLaw(Law):
 #: below this height over the real axis, relative to the distance ``|1 + Re w|`` to the cut, a fit's
 #: imaginary part is its first-order Taylor term (see :func:`_near_axis`)
 NEAR_AXIS_TAYLOR = 1e-6
+
+
+def _next_to_axis(v):
+    """Indices of the ``v`` (upper half-plane) within ``1e-3 (1 + |v|)`` above the real axis :math:`w > -1`,
+    where a fit's imaginary part is taken by :func:`_near_axis`."""
+    return np.flatnonzero((v.imag < 1e-3 * (1 + np.abs(v))) & (v.real > -1))
 
 
 def _near_axis(v, f, f0, df0):

@@ -1396,18 +1396,23 @@ class Spectrum:
             else:
                 t[~rel], out[~rel] = self._t_density(x, known, edges)
         if np.any(rel):
-            chain = self._relative_chain
             floor = float(layers[-1][0])
             known_rel = None if known is None else (known[0] - floor, known[1])
             edges_rel = None if edges is None else (edges[0] - floor, edges[1])
-            t[rel], z = solve(chain, delta[rel], local_scale=delta[rel], known=known_rel, edges=edges_rel)
-            out[rel] = _continuous_density(chain.forward(t[rel])[2])
+            t[rel], out[rel] = self._relative_density(delta[rel], known_rel, edges_rel)
             tail = self._floor_tail if np.any(delta[rel] < 1e-8 * self._above_floor) else None
             if tail is not None:
                 d_res, f_res, alpha = tail
                 deep = rel & (delta < d_res)
                 out[deep], t[deep] = f_res * (d_res / delta[deep]) ** alpha, np.nan
         return t, out
+
+    def _relative_density(self, delta, known=None, edges=None):
+        """Roots ``t`` and density at ``qh_{L-1} + delta`` as :attr:`_relative_chain` gives them (no
+        :attr:`_floor_tail`); ``known``, ``edges``: see :func:`solve`, relative to ``qh_{L-1}``."""
+        chain = self._relative_chain
+        t, _ = solve(chain, delta, local_scale=delta, known=known, edges=edges)
+        return t, _continuous_density(chain.forward(t)[2])
 
     @cached_property
     def _above_floor(self):
@@ -1430,10 +1435,8 @@ class Spectrum:
         if not self.chain.layers:
             return None
         delta = self._above_floor * 10.0 ** -np.arange(2, 31)
-        chain = self._relative_chain
         with np.errstate(all="ignore"):
-            t, _ = solve(chain, delta, local_scale=delta)
-            f = _continuous_density(chain.forward(t)[2])
+            f = self._relative_density(delta)[1]
             alpha = np.log10(f[1:] / f[:-1])
         change = np.abs(np.diff(alpha))
         for j in range(4, change.size):

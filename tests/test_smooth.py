@@ -381,3 +381,16 @@ def test_erf_gaussian_mass_next_to_a_diverging_floor():
         warnings.simplefilter("error")
         mass = spec.continuous_mass
     assert abs(mass - 1) <= 1e-9 and abs(spec.numeric_moment(1) / float(spec.moments.m1) - 1) <= 1e-9
+
+
+def test_density_next_to_the_top_edge_matches_30_digits():
+    # tanh/orthogonal (1.3, 0.05, depth 10) at 0.998 of its width: the chain amplifies the rational S's
+    # error like 1/(b - x) at the inverse-square-root top edge; with the fit stopped at 1e-11 of its largest
+    # sample the float density was 1.1e-9 off dps=30 there (1.3e-11 at SmoothLaw.fit_tol = 1e-12)
+    net = Network("tanh", "orthogonal", 1.3, 0.05, 10)
+    spec = Spectrum(net)
+    (lo, hi), = spec.support()
+    x = np.array([lo + (hi - lo) * 0.998])
+    ref = float(np.array(Spectrum(net, dps=30).density(x), dtype=float)[0])
+    dens = float(spec.density(x)[0])
+    assert ref > 0 and abs(dens - ref) <= 1e-10 * ref, (dens - ref) / ref

@@ -645,6 +645,7 @@ class SmoothLaw(Law):
         r = self._fun(rule.z.astype(complex), rule.panel)[0].real
         self._r = r
         self._wr = (rule.weight * r).astype(complex)
+        self._w0 = rule.weight.astype(complex)
         self.upper = scale * float(np.max(r)) / float(scale) if not hasattr(activation, "sup_dphi2") \
             else scale * activation.sup_dphi2
         self._top = 1 / max(float(self.upper), float(np.max(r)))
@@ -812,8 +813,11 @@ class SmoothLaw(Law):
         return idx[~dup], zr[~dup], pan[~dup]
 
     # ------------------------------------------------------------------ psi, psi'
-    def _psi(self, y, side=None):
-        r"""``psi(y)``, ``psi'(y)`` for complex numpy ``y`` (``y = 0`` allowed) on the sheet reached
+    def _psi(self, y, side=None, one_plus=False):
+        r"""``psi(y)``, ``psi'(y)`` (and with ``one_plus`` also :math:`1 + \psi(y) = E[\xi/(\xi - r)]`,
+        summed as such: next to ``w = -1`` (``y -> infinity``) ``1 + psi`` formed from ``psi ~ -1``
+        keeps only an absolute 1e-16, so a Newton on ``psi = w`` there stopped ~1e-16/|1 + w| off,
+        relative: 1.8e-9 at ``|1 + w| = 1.4e-7``) for complex numpy ``y`` (``y = 0`` allowed) on the sheet reached
         from the half-plane ``side`` (default: that of ``y``).  A real ``y`` on the cut takes the
         boundary value from :math:`\operatorname{Im} y = \pm 0`; a ``y`` across the cut from
         ``side`` takes the analytic continuation through it (each root of ``r(Z) = 1/y`` that
@@ -828,6 +832,7 @@ class SmoothLaw(Law):
             inv = 1 / (xi[:, None] - self._r[None, :])
             s1 = inv @ self._wr
             s2 = (inv * inv) @ self._wr
+            s0 = inv @ self._w0 if one_plus else None  # 1 + psi = xi s0 (principal parts: c1 / xi)
         idx, zr, pan = self._roots(xi)
         if idx.size:
             rule = self._rule
@@ -873,7 +878,7 @@ class SmoothLaw(Law):
                     # every root of that point on that panel then uses the same (n+1)-point rule
                     key = idx[j] * (edges.size - 1) + k
                     swap = np.isin(key, key[swap])
-                    nodes, base = self._swap_panels(s1, s2, xi, idx[j], k, swap, nodes, base)
+                    nodes, base = self._swap_panels(s1, s2, s0, xi, idx[j], k, swap, nodes, base)
                 with np.errstate(all="ignore"):
                     d = 1 / (nodes - zj[:, None])
                 q1 = (d * base).sum(axis=1)
@@ -882,13 +887,18 @@ class SmoothLaw(Law):
                 corr2 = a2[j] * (fac * i2 - q2) + b2[j] * (fac * i1 - q1)
                 np.add.at(s1, idx[j], corr1)
                 np.add.at(s2, idx[j], corr2)
+                if one_plus:
+                    np.add.at(s0, idx[j], corr1 / x[j])
         psi = np.where(zero, 0, s1)
         dpsi = np.where(zero, self._m1f, xi * xi * s2)
+        if one_plus:
+            return psi, dpsi, np.where(zero, 1, xi * s0)
         return psi, dpsi
 
-    def _swap_panels(self, s1, s2, xi, rows, panels, swap, nodes, base):
+    def _swap_panels(self, s1, s2, s0, xi, rows, panels, swap, nodes, base):
         r"""Re-sum, in place, the rows of ``s1``, ``s2`` (the plain rule's sums of
-        :math:`r/(\xi - r)` and :math:`r/(\xi - r)^2`) whose pole sits next to a node of panel
+        :math:`r/(\xi - r)` and :math:`r/(\xi - r)^2`; ``s0``, that of :math:`1/(\xi - r)`, unless
+        ``None``) whose pole sits next to a node of panel
         ``panels[p]`` (``swap[p]``): without that panel's n nodes, plus its (n+1)-point
         Gauss–Legendre rule.  Returns the pairs' nodes and base weights, the swapped ones
         replaced (n+1 columns), for the principal parts."""
@@ -898,7 +908,8 @@ class SmoothLaw(Law):
         z_alt, base_alt = panel_nodes(rule.edges[panels[sw]], rule.edges[panels[sw] + 1], n + 1, rule.half)
         r_alt = np.real(self._fun(z_alt.ravel().astype(complex), np.repeat(panels[sw], n + 1))[0])
         r_alt = r_alt.reshape(z_alt.shape)
-        w_alt = base_alt * np.exp(-z_alt * z_alt / 2) / math.sqrt(2 * math.pi) * r_alt
+        w0_alt = base_alt * np.exp(-z_alt * z_alt / 2) / math.sqrt(2 * math.pi)
+        w_alt = w0_alt * r_alt
         # the rows again without the swapped panels (never as a difference: that term is the inaccurate one)
         todo, where = np.unique(rows[sw], return_inverse=True)
         keep = np.ones((todo.size, rule.z.size), dtype=bool)
@@ -908,11 +919,15 @@ class SmoothLaw(Law):
             inv = np.where(keep, 1 / (xi[todo][:, None] - self._r[None, :]), 0)
             s1[todo] = inv @ self._wr
             s2[todo] = (inv * inv) @ self._wr
+            if s0 is not None:
+                s0[todo] = inv @ self._w0
             d_alt = 1 / (xi[rows[sw]][:, None] - r_alt)
         # once per (point, panel), however many of its roots sit on the panel
         once = np.unique(rows[sw] * (rule.edges.size - 1) + panels[sw], return_index=True)[1]
         np.add.at(s1, rows[sw][once], (d_alt * w_alt).sum(axis=1)[once])
         np.add.at(s2, rows[sw][once], (d_alt * d_alt * w_alt).sum(axis=1)[once])
+        if s0 is not None:
+            np.add.at(s0, rows[sw][once], (d_alt * w0_alt).sum(axis=1)[once])
         # unswapped pairs keep their n nodes; the extra column repeats a node with weight 0
         nodes_out = np.concatenate([nodes, nodes[:, :1]], axis=1)
         base_out = np.concatenate([base, np.zeros((base.shape[0], 1))], axis=1)
@@ -949,20 +964,22 @@ class SmoothLaw(Law):
         # for |w| > 2 the root sits by the inverse-square-root top of rho, where psi^-2 is
         # nearly linear in y: Newton on psi^-2 = w^-2 there (same root: psi keeps the half-plane)
         big = np.abs(w) > 2
+        # elsewhere the residual is (1 + psi) - (1 + w): 1 + w is exact next to -1 (Sterbenz), 1 + psi
+        # summed as such, so the root is found to a rounding error relative to |1 + w|
+        one_w = 1 + w
 
-        def residual(ps, dp, i):
+        def residual(ps, dp, op, i):
             with np.errstate(all="ignore"):
-                plain = ps - w[i]
                 inv = ps ** -2.0
-                return np.where(big[i], inv - w[i] ** -2.0, plain), np.where(big[i], -2 * dp * inv / ps, dp)
+                return np.where(big[i], inv - w[i] ** -2.0, op - one_w[i]), np.where(big[i], -2 * dp * inv / ps, dp)
 
-        ps, dp = self._psi(y[act], sgn[act])
-        res, dres = residual(ps, dp, act)
+        ps, dp, op = self._psi(y[act], sgn[act], one_plus=True)
+        res, dres = residual(ps, dp, op, act)
         for _ in range(iters):
             wa, ya = w[act], y[act]
             dpsi[act] = dp
             # the residual's rounding floor: |psi'| |y| eps (steep psi near an edge of the support)
-            tol = np.where(big[act], 2e-15 * np.abs(wa) ** -2.0, 2e-15 * (1 + np.abs(wa))) \
+            tol = np.where(big[act], 2e-15 * np.abs(wa) ** -2.0, 2e-15 * np.abs(one_w[act])) \
                 + 1e-15 * np.abs(dres * ya)
             conv = np.abs(res) <= tol
             with np.errstate(all="ignore"):
@@ -989,8 +1006,8 @@ class SmoothLaw(Law):
                 # a complex y may cross the cut a little (the continuation), a real y stays below 1/upper
                 off = (~real[i] & (np.sign(new.imag) != sgn[i]) & (np.abs(new.imag) > 1e-2 * np.abs(new))) \
                     | (real[i] & (new.real >= self._top))
-                p_t, d_t = self._psi(np.where(off, ya[trial_set], new), sgn[i])
-                r_t, dr_t = residual(p_t, d_t, i)
+                p_t, d_t, o_t = self._psi(np.where(off, ya[trial_set], new), sgn[i], one_plus=True)
+                r_t, dr_t = residual(p_t, d_t, o_t, i)
                 good = ~off & (np.abs(r_t) < (1 - 1e-4 * lam[trial_set]) * np.abs(res[trial_set]))
                 good &= np.isfinite(r_t) & np.isfinite(dr_t)
                 sel = trial_set[good]

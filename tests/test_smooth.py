@@ -301,6 +301,24 @@ def test_chi_is_a_root_of_psi_not_of_its_square():
     assert np.all(np.abs(p - w[found]) <= 1e-12 * np.abs(w[found])), np.abs(p - w[found])
 
 
+@pytest.mark.parametrize("name", ["erf", "tanh"])
+def test_chi_next_to_minus_one_is_a_root_relative_to_one_plus_w(name):
+    # next to w = -1 (y -> infinity) psi ~ -1: a Newton on psi - w stopped at an absolute 1e-16, i.e.
+    # 1e-16 / |1 + w| relative (erf: 1.8e-9 at |1 + w| = 1.4e-7, and the density 1e-6 of the width above
+    # the floor of erf/orthogonal (1.3, 0.02, 10) 2.3e-10 off dps=30); the residual is now
+    # (1 + psi) - (1 + w), with 1 + psi = E[xi / (xi - r)] summed as such.  Checked at 30 digits.
+    law = SmoothLaw(get_activation(name), 0.3, 1.3)
+    rng = np.random.default_rng(3)
+    w = -1 + 10 ** rng.uniform(-7, -2, 24) * np.exp(1j * rng.uniform(0.05, 3.0, 24))
+    y, _ = law._chi(w)
+    assert np.all(np.isfinite(y))
+    with mpmath.workdps(30):
+        exact = law.with_numbers(lambda v: mpmath.mpf(float(v)))
+        psi = np.array([complex(exact._psi_mp(mpmath.mpc(complex(v)), 1)[0]) for v in y])
+    rel = np.abs(psi - w) / np.abs(1 + w)
+    assert np.all(rel <= 1e-12), rel.max()
+
+
 @pytest.mark.parametrize("name, q, scale", [("tanh", 1.05, 1.5), ("tanh", 3.0, 2.0), ("erf", 1.0, 1.5),
                                             ("sigmoid", 3.0, 2.0), ("softsign", 1.0, 1.5)])
 def test_points_past_the_cut_curve_have_no_preimage(name, q, scale, monkeypatch):

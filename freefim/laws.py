@@ -814,15 +814,15 @@ class SmoothLaw(Law):
 
     # ------------------------------------------------------------------ psi, psi'
     def _psi(self, y, side=None, one_plus=False):
-        r"""``psi(y)``, ``psi'(y)`` (and with ``one_plus`` also :math:`1 + \psi(y) = E[\xi/(\xi - r)]`,
-        summed as such: next to ``w = -1`` (``y -> infinity``) ``1 + psi`` formed from ``psi ~ -1``
-        keeps only an absolute 1e-16, so a Newton on ``psi = w`` there stopped ~1e-16/|1 + w| off,
-        relative: 1.8e-9 at ``|1 + w| = 1.4e-7``) for complex numpy ``y`` (``y = 0`` allowed) on the sheet reached
+        r"""``psi(y)``, ``psi'(y)`` for complex numpy ``y`` (``y = 0`` allowed) on the sheet reached
         from the half-plane ``side`` (default: that of ``y``).  A real ``y`` on the cut takes the
         boundary value from :math:`\operatorname{Im} y = \pm 0`; a ``y`` across the cut from
         ``side`` takes the analytic continuation through it (each root of ``r(Z) = 1/y`` that
         crossed the real panels adds its residue :math:`2\pi i`), which the S-transform needs
-        when the solver's iterates step just outside the image of the half-plane."""
+        when the solver's iterates step just outside the image of the half-plane.  With ``one_plus``
+        also :math:`1 + \psi(y) = E[\xi/(\xi - r)]`, summed as such: next to ``w = -1``
+        (``y -> infinity``) ``1 + psi`` formed from ``psi ~ -1`` keeps only an absolute 1e-16, and a
+        Newton on ``psi = w`` there stopped 1e-16/|1 + w| off (erf: 1.8e-9 at ``|1 + w| = 1.4e-7``)."""
         y = np.asarray(y, dtype=complex)
         if side is None:
             side = np.where(y.imag < 0, -1.0, 1.0)

@@ -1190,7 +1190,7 @@ class Spectrum:
         if self.chain.depth == 1 or self._atom_mass > 1 - 1e-12:
             return (), none, none, none, (none, none)
         right, t_right = self._right_edge()
-        left = float(self.chain.layers[-1][0])
+        left = self._floor
         last = self.chain.layers[-1][1]
         if last.numerical:
             # a smooth activation's rho lives on one interval [0, upper] with mass at every scale at 0:
@@ -1418,7 +1418,13 @@ class Spectrum:
     def _above_floor(self):
         """``m1 - qh_{L-1}``: how far the law's mean lies above its floor, the scale of "next to the floor" (the
         support is not used: finding it evaluates the density there)."""
-        return float(self.moments.m1) - float(self.chain.layers[-1][0]) if self.chain.layers else 0.0
+        return float(self.moments.m1) - self._floor if self.chain.layers else 0.0
+
+    @cached_property
+    def _floor(self):
+        """The floor ``qh_{L-1}`` as a float (``H = qh_{L-1} I + PSD``: no spectrum below it); ``inf`` for a
+        chain with no layers."""
+        return float(self.chain.layers[-1][0]) if self.chain.layers else math.inf
 
     @cached_property
     def _floor_tail(self):
@@ -1467,7 +1473,7 @@ class Spectrum:
         """Masks of the points exactly on an atom (their density is the mean of the one-sided values)
         and of the points to solve: the others at or above the floor ``qh_{L-1}``
         (``H = qh_{L-1} I + PSD``: no spectrum below it, nothing to solve there)."""
-        floor = float(self.chain.layers[-1][0]) if self.chain.layers else math.inf
+        floor = self._floor
         # a law of products alone (floor 0: the Jacobian's) has its edge, or a divergence, at 0 itself, where
         # no root can be solved: there too the mean of the one-sided values
         on_atom = np.isin(xs, [a.location for a in self._atoms] + ([0.0] if floor == 0 else []))
@@ -1482,7 +1488,7 @@ class Spectrum:
         if at.any():
             # within 1e-8 (m1 - qh_{L-1}) above the floor qh_{L-1}: x - qh_{L-1} is exact there (Sterbenz) and the
             # relative chain resolves it (see _density_from_edge); elsewhere the chain of x itself
-            floor = float(self.chain.layers[-1][0]) if self.chain.layers else math.nan
+            floor = self._floor
             near = at & (xs > floor) & (xs - floor < 1e-8 * self._above_floor)
             far = at & ~near
             if far.any():
@@ -1908,7 +1914,7 @@ class Spectrum:
         edges = (edge_roots[0][ends], edge_roots[1][ends])
         # all of them on the chain relative to the floor (one solve, not two: for a smooth activation's law
         # most of the cost is per solve), the points next to the floor at their exact offsets
-        floor = float(self.chain.layers[-1][0])
+        floor = self._floor
         t, values = self._t_density_from_edge(np.full(base.shape, floor),
                                               np.where(base == floor, step, (base - floor) + step), known, edges)
         found = np.isfinite(t)

@@ -44,7 +44,7 @@ derivative.  Next to ``w = -1`` (``y -> infinity``, where :math:`\rho` has mass 
 and the boundary curve of the image hugs the real axis) no rational of modest degree
 converges, so a box there gets a second AAA fit, of ``S`` itself, from exact samples (the
 damped Newton) on a polar grid around ``w = -1``, certified on its own (``_near``); only a disc
-of radius 0.02 around ``-1`` and the wedge along the cut :math:`w < -1` where the exact Newton
+of radius 1e-3 around ``-1`` and the wedge along the cut :math:`w < -1` where the exact Newton
 fails on that grid are left to the exact damped Newton, started from an immutable table of
 exact ``(w, chi, psi')`` (no warm-start state).  The main fit stops at ``fit_tol`` = 1e-12 of its
 largest weighted sample (the samples are exact to ~1e-13 of it): tanh at q* = 0.1 needs 40 terms
@@ -1344,29 +1344,34 @@ class SmoothLaw(Law):
         out = np.where(lower, out.conj(), out)
         return np.where(w.imag == 0, out.real + 0j, out)
 
-    #: the disc around ``w = -1`` left to the exact Newton by the second (near) fit
-    _near_radius = 0.02
+    #: inner radii of the disc around ``w = -1`` left to the exact Newton by the second (near) fit,
+    #: tried in turn: the first whose fit passes its certificate serves.  At 0.02 alone the relative
+    #: chain next to a smooth law's floor ``qh_{L-1}`` sent ~9,000 points per mass to the exact Newton
+    #: (|1 + w| in [1e-3, 0.02]: tanh/orthogonal (1.5, 0.3, depth 3)); from 1e-3 the tanh, erf and
+    #: sigmoid fits are certified to 3e-14..3e-10 with 20-31 terms
+    _near_radii = (1e-3, 4e-3, 0.02)
 
-    def _near_rings(self, box, n=40):
-        """Radii of the polar grid around ``w = -1`` (geometric from ``_near_radius``) covering ``box``."""
+    def _near_rings(self, box, radius, per_decade=19):
+        """Radii of the polar grid around ``w = -1``, geometric from ``radius`` (``per_decade`` rings
+        a decade) to just beyond the corners of ``box``."""
         lo, hi, im = box
-        return np.geomspace(self._near_radius, 1.1 * math.hypot(max(-1 - lo, hi + 1), im), n)
+        top = 1.1 * math.hypot(max(-1 - lo, hi + 1), im)
+        return np.geomspace(radius, top, max(2, math.ceil(per_decade * math.log10(top / radius))))
 
-    def _near_samples(self, box, rng=None):
-        """Exact ``(w, S(w))`` on a polar grid around ``w = -1`` (radii geometric from
-        ``_near_radius``) covering ``box`` with a margin; jittered and coarser with ``rng``.
-        Angles up to 1e-4 short of the cut :math:`w < -1` (on the cut itself the exact Newton is
-        used at run time)."""
+    def _near_samples(self, box, radius, rng=None):
+        """Exact ``(w, S(w))`` on a polar grid around ``w = -1`` (radii geometric from ``radius``)
+        covering ``box`` with a margin; jittered and coarser with ``rng``.  Angles up to 1e-4 short
+        of the cut :math:`w < -1` (on the cut itself the exact Newton is used at run time)."""
         lo, hi, im = box
         n = 40 if rng is None else 23
         top = np.pi - 1e-4
-        rho, th = self._near_rings(box, n), np.linspace(0, top, n)
+        rho, th = self._near_rings(box, radius, 19 if rng is None else 11), np.linspace(0, top, n)
         if rng is not None:
-            rho = rho * np.exp(rng.uniform(-0.2, 0.2, n))
+            rho = rho * np.exp(rng.uniform(-0.2, 0.2, rho.size))
             th = np.clip(th + rng.uniform(-0.05, 0.05, n), 0, top)
         w = (-1 + rho[:, None] * np.exp(1j * th[None, :])).ravel()
         pad = 0.1 * (hi - lo)
-        w = w[self._in_box(w, (lo - pad, hi + pad, im + pad)) & (np.abs(1 + w) >= self._near_radius)]
+        w = w[self._in_box(w, (lo - pad, hi + pad, im + pad)) & (np.abs(1 + w) >= radius)]
         w = np.where(np.abs(w.imag) < 1e-12 * np.abs(w), w.real + 0j, w)
         with np.errstate(all="ignore"):
             y, _ = self._chi(w, self._table_start(w))
@@ -1374,28 +1379,36 @@ class SmoothLaw(Law):
 
     @cached_property
     def _near(self):
-        r"""``(support, values, weights, rings, angles, certificate)`` of a second AAA fit, of ``S``
-        itself, inside the main fit's box: used where :math:`|1 + w| \ge` ``_near_radius`` and
-        :math:`\arg(1 + w)` is below its ring's angle; the wedge along the cut :math:`w < -1`
-        where the exact Newton fails on the sample grid is left out (there the exact Newton runs).
-        The wedge at radius ``r`` starts 0.05 below the smallest failed angle at radii up to 1.25
-        times the next ring ``rings[i] >= r`` (failures off the cut appear only far from -1: one
-        global wedge would send the points next to -1 and the cut to the exact Newton).
-        ``None`` when the fit does not pass the certificate on a jittered set."""
+        r"""``(support, values, weights, rings, angles, radius, certificate)`` of a second AAA fit, of
+        ``S`` itself, inside the main fit's box: used where :math:`|1 + w| \ge` ``radius`` (the first
+        of ``_near_radii`` that passes) and :math:`\arg(1 + w)` is below its ring's angle; ``None``
+        when no radius passes."""
         fit = self._rational
         if fit is None:
             return None
-        box = fit[3]
-        rings = self._near_rings(box)
-        w, s = self._near_samples(box)
-        wt, st = self._near_samples(box, np.random.default_rng(15))
+        for radius in self._near_radii:
+            near = self._near_fit(fit[3], radius)
+            if near is not None:
+                return near
+        return None
+
+    def _near_fit(self, box, radius):
+        r"""The near fit from ``radius`` outwards (see :attr:`_near`), or ``None`` when it does not pass
+        the certificate.  The wedge along the cut :math:`w < -1` where the exact Newton fails on the
+        sample or certification grid is left out (there the exact Newton runs).
+        The wedge at radius ``r`` starts 0.05 below the smallest failed angle at radii up to 1.25
+        times the next ring ``rings[i] >= r`` (failures off the cut appear only far from -1: one
+        global wedge would send the points next to -1 and the cut to the exact Newton)."""
+        rings = self._near_rings(box, radius)
+        w, s = self._near_samples(box, radius)
+        wt, st = self._near_samples(box, radius, np.random.default_rng(15))
         good = np.isfinite(s)
         # failures of both sets shape the wedge (a test point where the exact Newton fails cannot certify)
         fail = 1 + np.concatenate([w[~good], wt[~np.isfinite(st)]])
         r_fail, a_fail = np.abs(fail), np.angle(fail)
         angles = np.array([np.min(a_fail[r_fail <= 1.25 * r], initial=np.pi + 0.05) - 0.05 for r in rings])
         good &= np.angle(1 + w) < self._near_angle(w, rings, angles) + 0.05
-        if np.count_nonzero(good) < 50 or np.min(angles) < np.pi / 2:
+        if np.count_nonzero(good) < 50:
             return None
         near = _aaa(w[good], s[good], tol=1e-13)
         if near is None:
@@ -1404,7 +1417,7 @@ class SmoothLaw(Law):
         if not np.all(np.isfinite(st[test])):
             return None
         err = float(np.max(np.abs(_barycentric(wt[test], *near)[0] - st[test]) / np.abs(st[test])))
-        return near + (rings, angles, err) if err <= self.certify_tol else None
+        return near + (rings, angles, radius, err) if err <= self.certify_tol else None
 
     @staticmethod
     def _near_angle(w, rings, angles):
@@ -1457,15 +1470,18 @@ class SmoothLaw(Law):
         ok &= np.isfinite(s) & np.isfinite(ds)
         near = self._near if check and not ok.all() else None
         if near is not None:
-            zn, fn, wn, rings, angles, _ = near
+            zn, fn, wn, rings, angles, radius, _ = near
             u = 1 + v
-            idx = np.flatnonzero(~ok & np.isfinite(v) & self._in_box(v, box) & (np.abs(u) >= self._near_radius)
+            idx = np.flatnonzero(~ok & np.isfinite(v) & self._in_box(v, box) & (np.abs(u) >= radius)
                                  & (np.angle(u) < self._near_angle(v, rings, angles))
                                  & ~((wi == 0) & (wr <= -1)))
             if idx.size:
                 vn = v[idx]
                 sn, dsn = _barycentric(vn, zn, fn, wn)
                 axis = _next_to_axis(vn)
+                # only where the fit serves Re v itself: at |1 + Re v| < radius its value (imaginary part
+                # included) is not S (tanh (1.8, 1.5) at 1+w = 2.3e-5 + 1.27e-3i: Im S 11% off)
+                axis = axis[np.abs(1 + vn[axis].real) >= radius]
                 if axis.size:  # the near fit is S itself: real on the real axis as well
                     s0, ds0 = _barycentric(vn[axis].real + 0j, zn, fn, wn)
                     sn[axis] = _near_axis(vn[axis], sn[axis], s0, ds0)

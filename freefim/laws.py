@@ -755,7 +755,17 @@ class SmoothLaw(Law):
                 continue
             dz = np.sqrt(2 * (xi[near] - re_) / r2e + 0j)
             for sign in (1, -1):
-                idx.append(near), starts.append(ze + sign * dz), pans.append(np.full(near.size, p))
+                z0 = ze + sign * dz
+                # not where dz is nearly real (xi below a peak, above a trough: the two real roots then
+                # lie on the monotone pieces, whose starts find them) and the quadratic fails there
+                # (Newton's first step from it over |dz| / 4): for a steep peak (tanh at q = 2.7, r
+                # from 2.93 to ~0 within dz = 0.43 < rad) a tail xi ~ 1e-18 started both here and
+                # walked 13-40 Newton steps to the piece's own root or off the strip
+                with np.errstate(all="ignore"):
+                    r0, r1 = self._fun(z0, np.full(near.size, p))[:2]
+                    poor = np.abs(r0 - xi[near]) > 0.25 * np.abs(dz * r1)
+                fit = ~(poor & (np.abs(np.angle(dz * dz)) < 0.2))
+                idx.append(near[fit]), starts.append(z0[fit]), pans.append(np.full(np.count_nonzero(fit), p))
         if not idx:
             return np.empty(0, int), np.empty(0, complex), np.empty(0, int)
         idx, z0, pan = np.concatenate(idx), np.concatenate(starts), np.concatenate(pans)

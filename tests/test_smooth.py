@@ -289,6 +289,33 @@ def test_roots_of_r_are_counted_once():
     assert law._rational is not None
 
 
+def test_quadratic_starts_at_a_peak_only_where_they_hold(monkeypatch):
+    """tanh at q = 2.7, c = 2.93: r falls from its peak 2.93 to ~0 within 0.43 < the strip's radius.  A tail
+    xi ~ 1e-18 took the peak's quadratic starts too, which walked 13-40 Newton steps to the piece's own root
+    or off the strip (2.2x the cost of the mass of tanh/Gaussian (2.93, 0.855, depth 3)); now one start.
+    Above the peak and off the axis the pair next to Z = 0 is still found: psi equals a 30-digit quadrature
+    (xi = 2.09 + 1.92i lost its pair to a first version of the rule: 4.7e-9 off)."""
+    law = SmoothLaw(get_activation("tanh"), 2.7, 2.93)
+    starts = []
+    newton = law._newton_root
+    monkeypatch.setattr(law, "_newton_root", lambda xi, z, p: (starts.append(z.size), newton(xi, z, p))[1])
+    idx, roots, _ = law._roots(np.array([1e-18 * (1 - 1e-3j)]))
+    assert starts == [1] and roots.size == 1 and abs(roots[0].real - 6.9) < 0.05
+    mpmath.mp.dps = 30
+    try:
+        s, c = mpmath.sqrt(2.7), 2.93
+        for xi in (2.087236198803662 + 1.9244032455444298j, 3.0 + 0.3j, 1.5 + 2.5j):
+            x = mpmath.mpc(xi)
+            f = lambda z: c * mpmath.sech(s * z) ** 4
+            ref = complex(mpmath.quad(lambda z: f(z) / (x - f(z)) * mpmath.exp(-z * z / 2), [-mpmath.inf, -4, -1, 0,
+                                                                                              1, 4, mpmath.inf])
+                          / mpmath.sqrt(2 * mpmath.pi))
+            psi = law._psi(np.array([1 / xi]))[0][0]
+            assert abs(psi - ref) <= 1e-13 * abs(ref), (xi, psi, ref)
+    finally:
+        mpmath.mp.dps = 15
+
+
 def test_chi_is_a_root_of_psi_not_of_its_square():
     # for |w| > 2 the Newton solves psi^-2 = w^-2, which psi = -w solves too: from 0 along w s it
     # returned y with psi(y) = -w (|psi(y) - w| = 4.07 at w = -2.037 + 1e-4 i) as chi(w)

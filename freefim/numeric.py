@@ -1402,9 +1402,8 @@ class Spectrum:
             t[rel], out[rel] = self._relative_density(delta[rel], known_rel, edges_rel)
             tail = self._floor_tail if np.any(delta[rel] < 1e-8 * self._above_floor) else None
             if tail is not None:
-                d_res, f_res, alpha = tail
-                deep = rel & (delta < d_res)
-                out[deep], t[deep] = f_res * (d_res / delta[deep]) ** alpha, np.nan
+                deep = rel & (delta < tail[0])
+                out[deep], t[deep] = self._tail_law(tail, delta[deep]), np.nan
         return t, out
 
     def _relative_density(self, delta, known=None, edges=None):
@@ -1428,29 +1427,42 @@ class Spectrum:
 
     @cached_property
     def _floor_tail(self):
-        r"""``(delta_res, f_res, alpha)``: the density's power law :math:`f(\delta) = f_{res} (\delta_{res}/\delta)^\alpha`
-        below ``delta_res`` above the floor ``qh_{L-1}``, or ``None``.  Next to a floor where the density diverges
-        (Gaussian weights: erf/Gaussian (1.3, 0.02, depth 5) has :math:`\alpha = 0.5310` from 1e-10 to 1e-15 of the
-        width), the relative chain still forms ``z_{L-1} = z / S + qh_{L-2}`` as a difference of O(1) numbers,
-        ``~ sqrt(delta)`` small: below ~1e-16 of the width ``delta`` is rounding and the computed density stalls
-        (at 8.1e7, where the law has 1e10 at 1e-20), losing the mass there (2.8e-8).  The density is evaluated on
-        ``delta = 10^-k`` of :attr:`_above_floor`, ``k = 2 .. 30``; where the local exponent, stable to 2e-3 over four decades,
-        then jumps by more than 2e-2 (rounding takes over), the law is continued from one decade above the jump with
-        the last stable exponent.  ``None`` where there is no such run and jump (a density resolved to 1e-30 of the
-        width, or one that vanishes at the floor: no divergence, no mass lost)."""
+        r"""``(delta_res, f_res, alpha, drift)``: the density's law below ``delta_res`` above the floor ``qh_{L-1}``,
+        :math:`\log_{10} f = \log_{10} f_{res} + (\alpha + s/2) L + s L^2/2`, :math:`L = \log_{10}(\delta_{res}/\delta)`
+        (a local exponent :math:`\alpha + s (L + 1/2)` that drifts by ``s = drift <= 0`` a decade), or ``None``.  Next to
+        a floor where the density diverges (Gaussian weights: erf/Gaussian (1.3, 0.02, depth 5) has :math:`\alpha =
+        0.5310` from 1e-10 to 1e-15 of the width; tanh/Gaussian (2.93, 0.855, depth 3) an exponent drifting from 0.83 at
+        1e-2 to 0.57 at 1e-20, by -0.008 a decade there), the relative chain still forms ``z_{L-1} = z / S + qh_{L-2}``
+        as a difference of O(1) numbers, ``~ sqrt(delta)`` small: below ~1e-16 of the width ``delta`` is rounding and
+        the computed density stalls (erf: at 8.1e7, where the law has 1e10 at 1e-20; tanh: at 1.7e14 below 1e-22),
+        losing the mass there (2.8e-8, 1.1e-8).  The density is evaluated on ``delta = 10^-k`` of
+        :attr:`_above_floor`, ``k = 2 .. 30``; where the local exponent, drifting by less than 2e-2 a decade and that
+        drift steady to 2e-3 over four decades, then jumps by more than 2e-2 (rounding takes over), the law is continued
+        from one decade above the jump with the last stable exponent and drift (a rising drift is taken as 0).
+        ``None`` where there is no such run and jump (a density resolved to 1e-30 of the width, or one that vanishes
+        at the floor: no divergence, no mass lost)."""
         if not self.chain.layers:
             return None
         delta = self._above_floor * 10.0 ** -np.arange(2, 31)
         with np.errstate(all="ignore"):
             f = self._relative_density(delta)[1]
             alpha = np.log10(f[1:] / f[:-1])
-        change = np.abs(np.diff(alpha))
-        for j in range(4, change.size):
-            if not np.isfinite(change[j - 4:j + 1]).all():
+        drift = np.diff(alpha)  # drift[j] = alpha[j + 1] - alpha[j]
+        for j in range(4, drift.size):
+            if not np.isfinite(drift[j - 4:j + 1]).all():
                 return None
-            if change[j] > 2e-2 and np.all(change[j - 4:j] < 2e-3) and 0 < alpha[j - 1] < 1:
-                return float(delta[j]), float(f[j]), float(alpha[j - 1])
+            run = drift[j - 4:j]
+            if abs(drift[j] - drift[j - 1]) > 2e-2 and np.all(np.abs(run) < 2e-2) \
+                    and np.all(np.abs(np.diff(run)) < 2e-3) and 0 < alpha[j - 1] < 1:
+                return float(delta[j]), float(f[j]), float(alpha[j - 1]), min(float(np.mean(run[1:])), 0.0)
         return None
+
+    @staticmethod
+    def _tail_law(tail, delta):
+        """The density :attr:`_floor_tail` continues at ``delta`` (below its ``delta_res``)."""
+        d_res, f_res, alpha, drift = tail
+        big = np.log10(d_res / delta)
+        return f_res * 10.0 ** ((alpha + drift / 2) * big + drift * big * big / 2)
 
     def midpoint_grid(self, points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r"""The density on a cosine grid of each support interval ``[a, b]``:

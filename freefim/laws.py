@@ -1375,8 +1375,8 @@ class SmoothLaw(Law):
         lo, hi, im = box
         n = 40 if rng is None else 23
         top = np.pi - 1e-4
-        rings = self._near_rings(box, radius) if rng is None else self._near_rings(box, radius, per_decade=11)
-        rho, th = rings, np.linspace(0, top, n)
+        rho = self._near_rings(box, radius) if rng is None else self._near_rings(box, radius, per_decade=11)
+        th = np.linspace(0, top, n)
         if rng is not None:
             rho = rho * np.exp(rng.uniform(-0.2, 0.2, rho.size))
             th = np.clip(th + rng.uniform(-0.05, 0.05, n), 0, top)

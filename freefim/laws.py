@@ -888,7 +888,7 @@ class SmoothLaw(Law):
                     # every root of that point on that panel then uses the same (n+1)-point rule
                     key = idx[j] * (edges.size - 1) + k
                     swap = np.isin(key, key[swap])
-                    nodes, base = self._swap_panels(s1, s2, s0, xi, idx[j], k, swap, nodes, base)
+                    nodes, base = self._swap_panels(s1, s2, s0, xi, idx[j], k, swap, nodes, base, zj)
                 with np.errstate(all="ignore"):
                     d = 1 / (nodes - zj[:, None])
                 q1 = (d * base).sum(axis=1)
@@ -905,18 +905,31 @@ class SmoothLaw(Law):
             return psi, dpsi, np.where(zero, 1, xi * s0)
         return psi, dpsi
 
-    def _swap_panels(self, s1, s2, s0, xi, rows, panels, swap, nodes, base):
+    def _swap_panels(self, s1, s2, s0, xi, rows, panels, swap, nodes, base, roots):
         r"""Re-sum, in place, the rows of ``s1``, ``s2`` (the plain rule's sums of
         :math:`r/(\xi - r)` and :math:`r/(\xi - r)^2`; ``s0``, that of :math:`1/(\xi - r)`, unless
         ``None``) whose pole sits next to a node of panel
-        ``panels[p]`` (``swap[p]``): without that panel's n nodes, plus its (n+1)-point
-        Gauss–Legendre rule.  Returns the pairs' nodes and base weights, the swapped ones
-        replaced (n+1 columns), for the principal parts."""
+        ``panels[p]`` (``swap[p]``, ``roots[p]``): without that panel's n nodes, plus its (n+1)- or
+        (n+2)-point Gauss–Legendre rule.  Returns the pairs' nodes and base weights, the swapped ones
+        replaced (n+2 columns, zero weights to fill), for the principal parts."""
         rule = self._rule
         n = rule.npanel
         sw = np.flatnonzero(swap)
-        z_alt, base_alt = panel_nodes(rule.edges[panels[sw]], rule.edges[panels[sw] + 1], n + 1, rule.half)
-        r_alt = np.real(self._fun(z_alt.ravel().astype(complex), np.repeat(panels[sw], n + 1))[0])
+        lo_e, hi_e = rule.edges[panels[sw]], rule.edges[panels[sw] + 1]
+        z_alt, base_alt = panel_nodes(lo_e, hi_e, n + 1, rule.half)
+        # next to a panel's end the (n+1)-point rule's end node can fall on the pole too (erf at q = 4:
+        # Z* = 1.34682 is 4e-4 from the n-point rule's last node and 1e-5 from the (n+1)-point one's;
+        # psi 4e-8 off): per (point, panel), the rule of the two whose nearest node to its roots lies farther
+        z2, base2 = panel_nodes(lo_e, hi_e, n + 2, rule.half)
+        _, key = np.unique(rows[sw] * (rule.edges.size - 1) + panels[sw], return_inverse=True)
+        gap1, gap2 = np.full(key.max() + 1, np.inf), np.full(key.max() + 1, np.inf)
+        np.minimum.at(gap1, key, np.min(np.abs(z_alt - roots[sw][:, None]), axis=1))
+        np.minimum.at(gap2, key, np.min(np.abs(z2 - roots[sw][:, None]), axis=1))
+        wider = (gap2 > gap1)[key]
+        z_alt = np.concatenate([z_alt, z_alt[:, :1]], axis=1)  # n + 2 columns, the last with weight 0
+        base_alt = np.concatenate([base_alt, np.zeros((sw.size, 1))], axis=1)
+        z_alt[wider], base_alt[wider] = z2[wider], base2[wider]
+        r_alt = np.real(self._fun(z_alt.ravel().astype(complex), np.repeat(panels[sw], n + 2))[0])
         r_alt = r_alt.reshape(z_alt.shape)
         w0_alt = base_alt * np.exp(-z_alt * z_alt / 2) / math.sqrt(2 * math.pi)
         w_alt = w0_alt * r_alt
@@ -938,9 +951,9 @@ class SmoothLaw(Law):
         np.add.at(s2, rows[sw][once], (d_alt * d_alt * w_alt).sum(axis=1)[once])
         if s0 is not None:
             np.add.at(s0, rows[sw][once], (d_alt * w0_alt).sum(axis=1)[once])
-        # unswapped pairs keep their n nodes; the extra column repeats a node with weight 0
-        nodes_out = np.concatenate([nodes, nodes[:, :1]], axis=1)
-        base_out = np.concatenate([base, np.zeros((base.shape[0], 1))], axis=1)
+        # unswapped pairs keep their n nodes; the extra columns repeat a node with weight 0
+        nodes_out = np.concatenate([nodes, nodes[:, :1], nodes[:, :1]], axis=1)
+        base_out = np.concatenate([base, np.zeros((base.shape[0], 2))], axis=1)
         nodes_out[sw], base_out[sw] = z_alt, base_alt
         return nodes_out, base_out
 
@@ -977,29 +990,41 @@ class SmoothLaw(Law):
         # elsewhere the residual is (1 + psi) - (1 + w): 1 + w is exact next to -1 (Sterbenz), 1 + psi
         # summed as such, so the root is found to a rounding error relative to |1 + w|
         one_w = 1 + w
+        # next to w = -1 (y -> infinity) 1 + psi(y) = E[xi/(xi - r)] falls like the mass of rho below
+        # |xi| = 1/|y|: a power of y (erf: y^(-1/4q)) or faster.  Newton in y crawls there, by a factor
+        # ~(1 + 1/a) of y a step (erf/orthogonal (1.989, 0.809, depth 2): 70-160 psi evaluations a
+        # point at 1e-20..1e-50 of the width above its floor); on log(1 + psi) = log(1 + w) in log y,
+        # where a power is a line, it takes a few
+        logs = ~big & (np.abs(one_w) < LOG_NEWTON)
 
-        def residual(ps, dp, op, i):
+        def residual(ps, dp, op, i, yi):
             with np.errstate(all="ignore"):
                 inv = ps ** -2.0
-                return np.where(big[i], inv - w[i] ** -2.0, op - one_w[i]), np.where(big[i], -2 * dp * inv / ps, dp)
+                lin = np.where(big[i], inv - w[i] ** -2.0, op - one_w[i])
+                dlin = np.where(big[i], -2 * dp * inv / ps, dp)
+                return np.where(logs[i], np.log(op / one_w[i]), lin), np.where(logs[i], yi * dp / op, dlin)
 
         ps, dp, op = self._psi(y[act], sgn[act], one_plus=True)
-        res, dres = residual(ps, dp, op, act)
+        res, dres = residual(ps, dp, op, act, y[act])
         for _ in range(iters):
-            wa, ya = w[act], y[act]
+            wa, ya, la = w[act], y[act], logs[act]
             dpsi[act] = dp
-            # the residual's rounding floor: |psi'| |y| eps (steep psi near an edge of the support)
-            tol = np.where(big[act], 2e-15 * np.abs(wa) ** -2.0, 2e-15 * np.abs(one_w[act])) \
-                + 1e-15 * np.abs(dres * ya)
+            # the residual's rounding floor: |psi'| |y| eps (steep psi near an edge of the support); in
+            # log form |psi'| |y| / |1 + psi| eps
+            tol = np.where(big[act], 2e-15 * np.abs(wa) ** -2.0, np.where(la, 2e-15, 2e-15 * np.abs(one_w[act]))) \
+                + 1e-15 * np.abs(dres * np.where(la, 1, ya))
             conv = np.abs(res) <= tol
             with np.errstate(all="ignore"):
                 step = res / dres
+                # in log y at most a factor e^30 a step (y stays in the float range)
+                step = np.where(la & (np.abs(step) > 30), 30 * step / np.abs(step), step)
             step = np.where(real[act], step.real, step)
             # a Newton step this small leaves an error far below rounding: accept it
-            tiny = np.abs(step) <= 1e-12 * np.abs(ya)
+            tiny = np.abs(step) <= 1e-12 * np.where(la, 1, np.abs(ya))
             # psi^-2 = w^-2 also holds at psi = -w: that root is not chi(w)
             wrong = big[act] & (np.real(ps * np.conj(wa)) <= 0)
-            y[act] = np.where(tiny & ~conv, ya - step, ya)
+            with np.errstate(all="ignore"):
+                y[act] = np.where(tiny & ~conv, np.where(la, ya * np.exp(-step), ya - step), ya)
             done[act[(conv | tiny) & ~wrong]] = True
             keep = ~conv & ~tiny & np.isfinite(step)
             act, ya, step, res, wa, tol = act[keep], ya[keep], step[keep], res[keep], wa[keep], tol[keep]
@@ -1012,13 +1037,22 @@ class SmoothLaw(Law):
             trial_set = np.arange(act.size)
             for _ in range(8):  # backtracking
                 i = act[trial_set]
-                new = ya[trial_set] - lam[trial_set] * step[trial_set]
+                with np.errstate(all="ignore"):
+                    move = lam[trial_set] * step[trial_set]
+                    new = np.where(logs[i], ya[trial_set] * np.exp(-move), ya[trial_set] - move)
                 # a complex y may cross the cut a little (the continuation), a real y stays below 1/upper
-                off = (~real[i] & (np.sign(new.imag) != sgn[i]) & (np.abs(new.imag) > 1e-2 * np.abs(new))) \
-                    | (real[i] & (new.real >= self._top))
-                p_t, d_t, o_t = self._psi(np.where(off, ya[trial_set], new), sgn[i], one_plus=True)
-                r_t, dr_t = residual(p_t, d_t, o_t, i)
-                good = ~off & (np.abs(r_t) < (1 - 1e-4 * lam[trial_set]) * np.abs(res[trial_set]))
+                across = ~real[i] & (np.sign(new.imag) != sgn[i]) & (np.abs(new.imag) > 1e-2 * np.abs(new))
+                # a step in log y also turns y: one that turns it across the cut keeps its length only
+                # (the root next to w = -1 lies by the cut y > 1/upper, at |Im y| ~ 1e-12 |y|), and must
+                # halve the residual: past the image of the cut (no preimage) it would crawl along the cut
+                turned = across & logs[i]
+                new = np.where(turned, new.real + 0j, new)
+                off = (across & ~turned) | (real[i] & (new.real >= self._top))
+                y_t = np.where(off, ya[trial_set], new)
+                p_t, d_t, o_t = self._psi(y_t, sgn[i], one_plus=True)
+                r_t, dr_t = residual(p_t, d_t, o_t, i, y_t)
+                gain = np.where(turned, 1 - 0.1 * lam[trial_set], 1 - 1e-4 * lam[trial_set])
+                good = ~off & (np.abs(r_t) < gain * np.abs(res[trial_set]))
                 good &= np.isfinite(r_t) & np.isfinite(dr_t)
                 sel = trial_set[good]
                 y[act[sel]] = new[good]
@@ -1252,6 +1286,19 @@ class SmoothLaw(Law):
             return float(self.upper)
         return float(max([e[1] for e in self._pieces[1]] + [float(np.max(self._r))]))
 
+    @cached_property
+    def _cut_floor(self):
+        r"""The smallest ``s`` (of :math:`\xi = U s` on the cut, ``U = sup r``) that the fits of ``S`` sample: the
+        largest ``s <= 1e-3`` where :math:`\operatorname{Re}\psi(1/\xi) < -0.85` (inside every box, next to
+        ``w = -1``).  1e-3 for most laws; a heavy tail of ``rho`` at 0 maps far smaller ``s`` outside the boxes (erf at
+        q = 4, mass ~ xi^0.08 below xi: ``Re w = -0.7995`` at ``s = 5e-5``, where a fit sampled from 1e-3 was 5e-7 off
+        and certified to 7e-11 elsewhere)."""
+        s = np.geomspace(1e-300, 1e-3, 298)
+        with np.errstate(all="ignore"):
+            w = self._psi(1 / (self._sup * s) + 0j, np.ones(s.size))[0]
+        inside = np.flatnonzero(np.isfinite(w) & (w.real < -0.85))
+        return float(s[inside[-1]]) if inside.size else 1e-300
+
     def _xi_samples(self, n, rng=None):
         """Points ``xi = 1/y`` (``Im y >= 0``) where ``psi`` is sampled, with ``U - xi`` exact
         (``U = sup r``): the cut ``[0, U]`` (boundary values), heights above it, clustered
@@ -1260,6 +1307,8 @@ class SmoothLaw(Law):
         U = self._sup
         g = np.geomspace
         lo = np.concatenate([g(1e-3, 0.5, n), np.linspace(0.02, 0.98, n)])
+        if self._cut_floor < 1e-3:  # the cut below 1e-3 of the support still maps outside the boxes
+            lo = np.concatenate([g(self._cut_floor, 1e-3, max(2, round(n * math.log10(1e-3 / self._cut_floor) / 4))), lo])
         top = g(1e-14, 0.5, n)  # 1 - s
         far = g(1e-3, 1e4, n)
         out_hi, out_lo = g(1e-14, 1e4, n), g(1e-3, 1e4, n)
@@ -1513,6 +1562,10 @@ class SmoothLaw(Law):
             y = s * w / (1 + w)
         return np.where(ok, y, np.nan), ok
 
+
+#: the exact Newton for ``chi(w)`` runs in ``log y`` on ``log(1 + psi)`` where ``|1 + w|`` is below this
+#: (see :meth:`SmoothLaw._newton_chi`)
+LOG_NEWTON = 0.05
 
 #: below this height over the real axis, relative to the distance ``|1 + Re w|`` to the cut, a fit's
 #: imaginary part is its first-order Taylor term (see :func:`_near_axis`)

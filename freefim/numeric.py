@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import mpmath
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import special
 
 from .laws import (Bernoulli, FreeProduct, Law, MarchenkoPastur, PointMass, Shifted, SmoothLaw, _positive_mass, _symbolic,
                    free_product_atoms)
@@ -1426,6 +1427,24 @@ class Spectrum:
         return float(self.chain.layers[-1][0]) if self.chain.layers else math.inf
 
     @cached_property
+    def _floor_profile(self):
+        r"""``(delta, f)``: the density at ``delta = 10^-k`` of :attr:`_above_floor` above the floor
+        ``qh_{L-1}``, ``k = 2, 3, ...``, on the relative chain: to ``k = 40``, and on (to ``k = 300``) while
+        the mass below the deepest point, ~ ``f delta``, is above 1e-16 (erf/orthogonal (1.989, 0.809,
+        depth 2), ``f ~ delta^-0.88``: 3e-14 at 1e-102 of the width, where the float chain overflows)."""
+        if not self.chain.layers:
+            return np.empty(0), np.empty(0)
+        deltas, values = [], []
+        for lo, hi in [(2, 41)] + [(k, k + 40) for k in range(41, 301, 40)]:
+            delta = self._above_floor * 10.0 ** -np.arange(lo, min(hi, 301))
+            with np.errstate(all="ignore"):
+                f = self._relative_density(delta)[1]
+            deltas.append(delta), values.append(f)
+            if not f[-1] * delta[-1] > 1e-16:  # resolved mass left below, or the density lost
+                break
+        return np.concatenate(deltas), np.concatenate(values)
+
+    @cached_property
     def _floor_tail(self):
         r"""``(delta_res, f_res, alpha, drift)``: the density's law below ``delta_res`` above the floor ``qh_{L-1}``,
         :math:`\log_{10} f = \log_{10} f_{res} + (\alpha + s/2) L + s L^2/2`, :math:`L = \log_{10}(\delta_{res}/\delta)`
@@ -1435,27 +1454,39 @@ class Spectrum:
         1e-2 to 0.57 at 1e-20, by -0.008 a decade there), the relative chain still forms ``z_{L-1} = z / S + qh_{L-2}``
         as a difference of O(1) numbers, ``~ sqrt(delta)`` small: below ~1e-16 of the width ``delta`` is rounding and
         the computed density stalls (erf: at 8.1e7, where the law has 1e10 at 1e-20; tanh: at 1.7e14 below 1e-22),
-        losing the mass there (2.8e-8, 1.1e-8).  The density is evaluated on ``delta = 10^-k`` of
-        :attr:`_above_floor`, ``k = 2 .. 30``; where the local exponent, drifting by less than 2e-2 a decade and that
-        drift steady to 2e-3 over four decades, then jumps by more than 2e-2 (rounding takes over), the law is continued
-        from one decade above the jump with the last stable exponent and drift (a rising drift is taken as 0).
-        ``None`` where there is no such run and jump (a density resolved to 1e-30 of the width, or one that vanishes
-        at the floor: no divergence, no mass lost)."""
-        if not self.chain.layers:
+        losing the mass there (2.8e-8, 1.1e-8); with orthogonal weights the chain resolves it far deeper, until its
+        numbers overflow (erf/orthogonal (1.989, 0.809, depth 2): the density is 0 from 1e-103 of the width on).
+        On :attr:`_floor_profile`, where the local exponent, drifting by less than 2e-2 a decade and that
+        drift steady to 2e-3 over four decades, then jumps by more than 2e-2 or is lost (rounding or overflow takes
+        over), the law is continued from one decade above the jump with the last stable exponent and drift (a rising
+        drift is taken as 0).  ``None`` where there is no such run and jump (a density resolved as deep as
+        :attr:`_floor_profile` looks, or one that vanishes at the floor: no divergence, no mass lost)."""
+        delta, f = self._floor_profile
+        if delta.size < 7:
             return None
-        delta = self._above_floor * 10.0 ** -np.arange(2, 31)
         with np.errstate(all="ignore"):
-            f = self._relative_density(delta)[1]
             alpha = np.log10(f[1:] / f[:-1])
-        drift = np.diff(alpha)  # drift[j] = alpha[j + 1] - alpha[j]
+            drift = np.diff(alpha)  # drift[j] = alpha[j + 1] - alpha[j]
         for j in range(4, drift.size):
-            if not np.isfinite(drift[j - 4:j + 1]).all():
+            if not np.isfinite(drift[j - 4:j]).all():
                 return None
             run = drift[j - 4:j]
-            if abs(drift[j] - drift[j - 1]) > 2e-2 and np.all(np.abs(run) < 2e-2) \
-                    and np.all(np.abs(np.diff(run)) < 2e-3) and 0 < alpha[j - 1] < 1:
+            jump = not np.isfinite(drift[j]) or abs(drift[j] - drift[j - 1]) > 2e-2
+            if jump and np.all(np.abs(run) < 2e-2) and np.all(np.abs(np.diff(run)) < 2e-3) and 0 < alpha[j - 1] < 1:
                 return float(delta[j]), float(f[j]), float(alpha[j - 1]), min(float(np.mean(run[1:])), 0.0)
         return None
+
+    @staticmethod
+    def _tail_mass(tail):
+        r"""Mass of the :attr:`_floor_tail` law below its ``delta_res``: :math:`f_{res}\delta_{res}\ln 10
+        \int_0^\infty 10^{(\alpha + s/2 - 1)L + sL^2/2} dL` (``erfcx`` for ``s < 0``)."""
+        d_res, f_res, alpha, drift = tail
+        ln10 = math.log(10)
+        beta = (alpha + drift / 2 - 1) * ln10
+        if drift == 0:
+            return f_res * d_res * ln10 / -beta
+        gamma = -drift * ln10 / 2  # > 0: exp(beta L - gamma L^2)
+        return f_res * d_res * ln10 * 0.5 * math.sqrt(math.pi / gamma) * float(special.erfcx(-beta / (2 * math.sqrt(gamma))))
 
     @staticmethod
     def _tail_law(tail, delta):
@@ -1600,6 +1631,17 @@ class Spectrum:
         panels = [(a, b, lo, hi) for a, b in pieces
                   for lo, hi in zip(np.linspace(0, np.pi, 17)[:-1], np.linspace(0, np.pi, 17)[1:])]
         xs, ws, accepted = [], [], []
+        ladder = self._floor_ladder(*pieces[0], tol) if pieces else None
+        if ladder is not None:  # the first panel, at the floor, is cut at the ladder's rungs
+            (a, b), (thetas, tail) = pieces[0], ladder
+            top = np.r_[np.pi / 16, thetas]
+            panels = [(a, b, lo, hi) for lo, hi in zip(top[1:], top[:-1])] + panels[1:]
+            if tail is None:
+                panels.append((a, b, 0.0, thetas[-1]))
+            else:  # the mass below the deepest rung, by the tail law (one node, inside)
+                mass, at = tail
+                xs.append(np.array([a + at])), ws.append(np.array([mass]))
+                accepted.append(np.array([[a, b, 0.0, thetas[-1], mass]]))
         for _ in range(max_rounds):
             if not panels:
                 break
@@ -1641,6 +1683,38 @@ class Spectrum:
         order = np.argsort(x)
         start = panels[:, 0] + (panels[:, 1] - panels[:, 0]) * np.sin(panels[:, 2] / 2) ** 2
         return x[order], w[order], panels[np.argsort(start, kind="stable")]
+
+    def _floor_ladder(self, a, b, tol):
+        r"""Rungs (``theta`` of the quadrature's cosine map, descending) graded towards the floor for the piece
+        ``[a, b]`` that starts there, where the law holds mass at every scale (a smooth activation; erf/orthogonal
+        (1.989, 0.809, depth 2) has ~``delta^0.12`` of its mass within ``delta`` of the width: 1e-5 below 1e-40),
+        which bisection in ``theta`` would reach only after ~150 rounds; one rung a decade of :attr:`_floor_profile`,
+        down to where the mass left below, ~ ``f delta/(1 - alpha)``, is under ``tol/1000``, or to the start of
+        :attr:`_floor_tail`.  Returns ``(thetas, tail)``, ``tail = (mass, delta)``: the tail law's mass below the
+        deepest rung and where to put it (its mean), or ``None`` (the panel below the deepest rung is summed as the
+        others); ``None`` where the density vanishes at 1e-30 of the width (no rungs needed)."""
+        width = b - a
+        if not self.chain.layers or a != self._floor or \
+                not self._density_from_edge(np.array([a]), np.array([1e-30 * width]))[0] > 0:
+            return None
+        delta, f = self._floor_profile
+        tail = self._floor_tail
+        with np.errstate(all="ignore"):
+            alpha = np.log10(f[1:] / f[:-1])
+            left = f[:-1] * delta[:-1] / np.maximum(1 - alpha, 1e-2)
+        use = np.isfinite(left) & (left > 0) & (delta[:-1] < 1e-2 * width)
+        if tail is not None:
+            use &= delta[:-1] >= tail[0]
+        k = np.flatnonzero(use)
+        if k.size == 0:
+            return None
+        small = np.flatnonzero(left[k] < 1e-3 * tol)
+        rungs = delta[k[:small[0] + 1]] if small.size else delta[k]
+        thetas = 2 * np.arcsin(np.sqrt(rungs / width))
+        if small.size or tail is None or rungs[-1] != tail[0]:
+            return thetas, None
+        _, _, a_tail, _ = tail
+        return thetas, (self._tail_mass(tail), tail[0] * (1 - a_tail) / (2 - a_tail))
 
     @property
     def _weighted_nodes(self):

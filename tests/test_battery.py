@@ -66,7 +66,7 @@ def independent_nodes(spec, tol=1e-9, rounds=40, min_width=1e-5):
     file's own).  Returns nodes and
     density-weighted weights."""
     rules = [np.polynomial.legendre.leggauss(n) for n in (10, 20)]
-    panels = []
+    panels, tail_x, tail_w = [], [], []
     floor = float(spec.chain.layers[-1][0]) if spec.chain.layers else None
     for lo_x, hi_x in spec.support():
         width = hi_x - lo_x
@@ -80,11 +80,25 @@ def independent_nodes(spec, tol=1e-9, rounds=40, min_width=1e-5):
         pieces = [(lo_x, a, b, 64) for a, b in zip(cuts[:-1], cuts[1:])]
         if lo_x == floor and spec._density_from_edge(np.array([lo_x]), np.array([1e-30 * width]))[0] > 0:
             # mass at every scale next to the floor (a smooth activation: the mass below eps of the width
-            # is ~ eps^(1/4q), 1.8e-5 below 1e-11 for erf/orthogonal (1, 0.409, depth 2)): the first piece
-            # is cut at 10^-k of its length down to 1e-40 (~1e-12 of the mass left below), 8 panels each
+            # is ~ eps^(1/4q) for erf, 1.8e-5 below 1e-11 for erf/orthogonal (1, 0.409, depth 2), 1e-5 below
+            # 1e-40 for erf/orthogonal (1.989, 0.809, depth 2)): the first piece is cut at 10^-k of its
+            # length, 4 panels each, down to where the mass left below, f d / (1 - alpha) with the local
+            # exponent alpha of f ~ d^-alpha, is under 1e-13; where the float density is lost before that
+            # (it overflows), that estimate of the mass left is one node
             (_, a, b, n), rest = pieces[0], pieces[1:]
-            geo = [0.0] + [b * 10.0 ** -k for k in range(40, 0, -1)] + [b]
-            pieces = [(lo_x, c0, c1, 8) for c0, c1 in zip(geo[:-1], geo[1:])] + rest
+            cut = b * 10.0 ** -np.arange(1, 302)
+            f = spec._density_from_edge(np.full(cut.size, lo_x), cut)
+            with np.errstate(all="ignore"):
+                left = f[:-1] * cut[:-1] / np.maximum(1 - np.log10(f[1:] / f[:-1]), 1e-2)
+            resolved = np.isfinite(left) & (left > 0)
+            last = int(np.argmin(resolved)) - 1 if not resolved.all() else resolved.size - 1
+            done = np.flatnonzero(left[:last + 1] < 1e-13)
+            k = done[0] if done.size else max(last, 0)
+            if not done.size:
+                tail_x.append(lo_x + cut[k] / 2)
+                tail_w.append(left[k])
+            geo = np.r_[cut[k::-1], b]
+            pieces = [(lo_x, c0, c1, 4) for c0, c1 in zip(geo[:-1], geo[1:])] + rest
         for base, a, b, n in pieces:
             edges = np.linspace(0, np.pi, n + 1)
             panels += [(base, a, b, lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
@@ -112,8 +126,7 @@ def independent_nodes(spec, tol=1e-9, rounds=40, min_width=1e-5):
         panels = [(*q[:3], q[3], m) for q, m in zip(p[~ok], mid[~ok])] + \
                  [(*q[:3], m, q[4]) for q, m in zip(p[~ok], mid[~ok])]
     assert not panels, f"the independent quadrature did not converge ({len(panels)} panels left)"
-    if not xs:
-        return np.empty(0), np.empty(0)
+    xs.append(np.array(tail_x)), ws.append(np.array(tail_w))
     return np.concatenate(xs), np.concatenate(ws)
 
 

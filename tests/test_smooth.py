@@ -10,6 +10,7 @@ import math
 import mpmath
 import numpy as np
 import pytest
+from scipy import special
 
 from freefim import Network, Spectrum, get_activation
 from freefim.activations import Activation
@@ -461,3 +462,54 @@ def test_density_next_to_the_top_edge_matches_30_digits():
     ref = float(np.array(Spectrum(net, dps=30).density(x), dtype=float)[0])
     dens = float(spec.density(x)[0])
     assert ref > 0 and abs(dens - ref) <= 1e-10 * ref, (dens - ref) / ref
+
+
+def test_erf_depth_two_law_is_exact_down_to_its_floor():
+    """erf/orthogonal (3, 1, depth 2): ``mu_2 = qh_1 + qh_0 r`` with ``r = 3 exp(-2 pi Z^2)`` (q = 4) is explicit,
+    ``P(r < u) = erfc(Z_u / sqrt 2)``: a mass ~``u^0.08`` below ``u`` next to the floor (3e-4 of it below 1e-40 of
+    the width).  It was refused (the quadrature bisected in theta towards the floor for 80 rounds); with rungs
+    down the decades its mass was then 6.2e-9 short: the main fit of ``S``, sampled on the cut from 1e-3 of the
+    support only, was 5e-7 off at ``w = -0.7995 - 0.073i`` (``s = 5e-5``, outside its box), and psi 4e-8 off
+    where its (n+1)-point rule put a node 1e-5 from the pole next to a panel's end."""
+    spec = Spectrum(Network("erf", "orthogonal", 3.0, 1.0, 2))
+    qh0, (qh, law) = float(spec.chain.qh0), spec.chain.layers[-1]
+    assert law.q == 4.0 and law.scale == 3.0
+
+    def z_of(d):  # r(Z) = d / qh0
+        return np.sqrt(2 * np.log(3.0 * qh0 / d) / (np.pi * 4.0))
+
+    def exact_density(d):
+        z = z_of(d)
+        return 2 * np.exp(-z * z / 2) / math.sqrt(2 * math.pi) / (np.pi * 4.0 * z * d / qh0) / qh0
+
+    d = 3.0 * np.r_[np.geomspace(1e-6, 1e-3, 300), 1e-20, 1e-60, 1e-90]
+    err = np.abs(spec._density_from_edge(np.full(d.size, qh), d) / exact_density(d) - 1)
+    assert np.max(err[:-1]) <= 1e-10 and err[-1] <= 1e-8, err  # 1.4e-9 at 1e-90 (f ~ 1e80)
+    x = qh + 3.0 * np.array([1e-12, 1e-6, 1e-3, 0.1, 0.5, 0.999])
+    assert np.max(np.abs(spec.cdf(x) - special.erfc(z_of(x - qh) / math.sqrt(2)))) <= 1e-10
+    assert abs(spec.continuous_mass - 1) <= 1e-10
+    assert abs(spec.numeric_moment(1) / float(spec.moments.m1) - 1) <= 1e-10
+
+
+def test_chi_next_to_minus_one_in_a_few_steps(monkeypatch):
+    """erf at q = 2.798 (erf/orthogonal (1.989, 0.809, depth 2)): ``1 + psi(y)`` falls like ``y^-0.11``, and
+    the Newton in ``y`` crawled by a factor ~10 of ``y`` a step: 60-160 evaluations of psi a point 1e-20..1e-50
+    of the width above the floor, and none converged below 1e-54 (the density 0 there, the law ~1e47).  In
+    ``log y`` on ``log(1 + psi)`` it takes a few; the root is checked by psi at 30 digits."""
+    law = SmoothLaw(get_activation("erf"), 2.798, 1.989)
+    y0 = np.array([1e20, 1e35, 1e50, 1e80]) + 0j  # on the cut, from below: what the floor's density needs
+    w, _, one_w = law._psi(y0, -np.ones(y0.size), one_plus=True)
+    calls = []
+    psi = law._psi
+    monkeypatch.setattr(law, "_psi", lambda *a, **k: (calls.append(1), psi(*a, **k))[1])
+    y, _, done = law._newton_chi(w, law._table_start(w))
+    assert done.all() and len(calls) <= 12, (done, len(calls))
+    # w carries 1 + w to an absolute 1e-16 only (1e-6 of it at y0 = 1e80), and d log(1 + psi)/d log y = -0.12:
+    # y is y0 to ~1e-16 / (0.12 |1 + w|); the root solves 1 + psi(y) = 1 + w (as float64 has it) to 1e-11 (float
+    # psi itself is 4e-12 off its 30 digits at y = 1e80)
+    assert np.all(np.abs(y / y0 - 1) <= 1e-15 / (0.1 * np.abs(one_w))), y / y0 - 1
+    with mpmath.workdps(30):
+        law_mp = SmoothLaw(get_activation("erf"), mpmath.mpf("2.798"), mpmath.mpf("1.989"), mpmath.mp)
+        for yi, ui in zip(y, 1 + w):
+            p = law_mp._psi_mp(mpmath.mpc(yi.real, yi.imag), -1)[0]
+            assert abs(complex(1 + p) - ui) <= 1e-11 * abs(ui), (yi, complex(1 + p), ui)

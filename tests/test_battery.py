@@ -86,8 +86,12 @@ def independent_nodes(spec, tol=1e-9, rounds=40, min_width=1e-5):
             # exponent alpha of f ~ d^-alpha, is under 1e-13; where the float density is lost before that
             # (it overflows), that estimate of the mass left is one node
             (_, a, b, n), rest = pieces[0], pieces[1:]
-            cut = b * 10.0 ** -np.arange(1, 302)
-            f = spec._density_from_edge(np.full(cut.size, lo_x), cut)
+            cut, f = np.empty(0), np.empty(0)
+            for k in range(1, 302, 30):  # 30 decades at a time, while the mass below is not negligible
+                more = b * 10.0 ** -np.arange(k, min(k + 30, 302))
+                cut, f = np.r_[cut, more], np.r_[f, spec._density_from_edge(np.full(more.size, lo_x), more)]
+                if not f[-1] * cut[-1] > 1e-16:
+                    break
             with np.errstate(all="ignore"):
                 left = f[:-1] * cut[:-1] / np.maximum(1 - np.log10(f[1:] / f[:-1]), 1e-2)
             resolved = np.isfinite(left) & (left > 0)

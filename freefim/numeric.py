@@ -1732,7 +1732,7 @@ class Spectrum:
         with np.errstate(all="ignore"):
             alpha = np.log10(f[1:] / f[:-1])
             left = f[:-1] * delta[:-1] / np.maximum(1 - alpha, 1e-2)
-        use = np.isfinite(left) & (left > 0) & (delta[:-1] < 1e-2 * width)
+        use = np.isfinite(left) & (left > 0) & (delta[:-1] < 0.9 * math.sin(math.pi / 32) ** 2 * width)  # theta < pi/16
         if tail is not None:
             use &= delta[:-1] >= tail[0]
         k = np.flatnonzero(use)

@@ -1044,7 +1044,7 @@ class SmoothLaw(Law):
                 across = ~real[i] & (np.sign(new.imag) != sgn[i]) & (np.abs(new.imag) > 1e-2 * np.abs(new))
                 # a step in log y also turns y: one that turns it across the cut keeps its length only
                 # (the root next to w = -1 lies by the cut y > 1/upper, at |Im y| ~ 1e-12 |y|), and must
-                # halve the residual: past the image of the cut (no preimage) it would crawl along the cut
+                # lower the residual by a tenth: past the image of the cut (no preimage) it would crawl along it
                 turned = across & logs[i]
                 new = np.where(turned, new.real + 0j, new)
                 off = (across & ~turned) | (real[i] & (new.real >= self._top))

@@ -1004,6 +1004,10 @@ class SmoothLaw(Law):
                 dlin = np.where(big[i], -2 * dp * inv / ps, dp)
                 return np.where(logs[i], np.log(op / one_w[i]), lin), np.where(logs[i], yi * dp / op, dlin)
 
+        def advance(yv, move, log):  # a Newton move in y, or in log y where ``log``
+            with np.errstate(all="ignore"):
+                return np.where(log, yv * np.exp(-move), yv - move)
+
         ps, dp, op = self._psi(y[act], sgn[act], one_plus=True)
         res, dres = residual(ps, dp, op, act, y[act])
         for _ in range(iters):
@@ -1023,8 +1027,7 @@ class SmoothLaw(Law):
             tiny = np.abs(step) <= 1e-12 * np.where(la, 1, np.abs(ya))
             # psi^-2 = w^-2 also holds at psi = -w: that root is not chi(w)
             wrong = big[act] & (np.real(ps * np.conj(wa)) <= 0)
-            with np.errstate(all="ignore"):
-                y[act] = np.where(tiny & ~conv, np.where(la, ya * np.exp(-step), ya - step), ya)
+            y[act] = np.where(tiny & ~conv, advance(ya, step, la), ya)
             done[act[(conv | tiny) & ~wrong]] = True
             keep = ~conv & ~tiny & np.isfinite(step)
             act, ya, step, res, wa, tol = act[keep], ya[keep], step[keep], res[keep], wa[keep], tol[keep]
@@ -1037,9 +1040,7 @@ class SmoothLaw(Law):
             trial_set = np.arange(act.size)
             for _ in range(8):  # backtracking
                 i = act[trial_set]
-                with np.errstate(all="ignore"):
-                    move = lam[trial_set] * step[trial_set]
-                    new = np.where(logs[i], ya[trial_set] * np.exp(-move), ya[trial_set] - move)
+                new = advance(ya[trial_set], lam[trial_set] * step[trial_set], logs[i])
                 # a complex y may cross the cut a little (the continuation), a real y stays below 1/upper
                 across = ~real[i] & (np.sign(new.imag) != sgn[i]) & (np.abs(new.imag) > 1e-2 * np.abs(new))
                 # a step in log y also turns y: one that turns it across the cut keeps its length only

@@ -405,20 +405,42 @@ def test_density_next_to_the_floor_matches_30_digits():
 
 
 def test_density_keeps_its_power_law_below_float_resolution_at_the_floor():
-    # erf/Gaussian (1.3, 0.02, depth 5) diverges at its floor like delta^-0.531; the relative chain forms
-    # z_{L-1} ~ sqrt(delta) as a difference of O(1) numbers, so below ~1e-16 of the width its density stalled
-    # at 8.1e7 (the law has ~1e10 at 1e-20) and the mass there was lost (2.8e-8, with an AccuracyWarning)
-    spec = Spectrum(Network("erf", "gaussian", 1.3, 0.02, 5))
+    # erf/Gaussian (1.3, 0.02, depth 5) diverges at its floor like delta^-0.53.  Its density stalled at 8.1e7 below
+    # 1e-16 of the width (the law has 6.6e9 at 1e-20): the continuation in eta stopped short of the axis, its
+    # tangent predictor too far from the root (the mass there, 2.8e-8, was lost).  With the power-law predictor the
+    # float chain resolves the law to ~1e-26 of the width (40-digit Newton on the same chain agrees); below that the
+    # power law continues it
+    from freefim.numeric import Chain, polish
+
+    net = Network("erf", "gaussian", 1.3, 0.02, 5)
+    spec = Spectrum(net)
     (a, b), = spec.support()
     d_res, f_res, alpha, drift = spec._floor_tail
-    assert 0.52 < alpha < 0.54 and 1e-16 < d_res / (b - a) < 1e-12 and drift == 0
-    delta = (b - a) * np.array([1e-11, 1e-13, 1e-20, 1e-28])
+    assert 0.53 < alpha < 0.54 and 1e-28 < d_res / (b - a) < 1e-24 and drift == 0
+    delta = (b - a) * np.array([1e-16, 1e-20, 1e-30, 1e-40])
     dens = spec._density_from_edge(np.full(delta.size, a), delta)
-    law = f_res * (d_res / delta) ** alpha
-    # resolved decades: the chain itself, on the power law to 1e-3; below: the law (no drift)
-    assert np.allclose(dens[:2], law[:2], rtol=1e-3, atol=0) and np.allclose(dens[2:], law[2:], rtol=1e-12, atol=0)
+    cm = Spectrum(net, dps=40)._chain_mp
+    rel = Chain(cm.qh0, cm.layers[:-1] + ((0 * cm.layers[-1][0], cm.layers[-1][1]),), cm.ratios)
+    t, _ = spec._relative_density(delta[:2])
+    _, g, done = polish(rel, t, delta[:2] + 0j, 40)
+    ref = np.array([float(-mpmath.im(v) / mpmath.pi) for v in g])
+    assert done.all() and np.allclose(dens[:2], ref, rtol=1e-8, atol=0), (dens[:2] - ref) / ref
+    assert dens[1] > 6e9  # the stalled float value: 8.1e7
+    # below d_res: the law, exactly
     assert np.array_equal(dens[2:], Spectrum._tail_law(spec._floor_tail, delta[2:]))
-    assert dens[2] > 1e9
+    law = f_res * (d_res / delta[2:]) ** alpha
+    assert np.allclose(dens[2:], law, rtol=1e-12, atol=0)
+
+
+def test_floor_law_starts_where_rounding_first_moves_the_exponent():
+    # tanh/Gaussian (0.982, 0.333, depth 2): an inverse square root at the floor (exponent 0.5003 at 1e-24 of the
+    # width, steady to 4e-4 a decade), whose first rounding-level decade moves the exponent's drift by 7e-3 only: no
+    # law was found (a jump had to exceed 2e-2), and every density below 1e-25 cost a chain solve that
+    # cannot land (the battery's rule spent 45 of its 73 s there)
+    spec = Spectrum(Network("tanh", "gaussian", 0.982, 0.333, 2))
+    d_res, f_res, alpha, drift = spec._floor_tail
+    assert 1e-26 < d_res / spec._above_floor < 1e-23 and abs(alpha - 0.5) < 1e-3 and -1e-3 < drift <= 0
+    assert abs(spec.continuous_mass - 1) <= 1e-10
 
 
 def test_floor_law_with_a_drifting_exponent():

@@ -1491,19 +1491,21 @@ class Spectrum:
     @cached_property
     def _floor_profile(self):
         r"""``(delta, f)``: the density at ``delta = 10^-k`` of :attr:`_above_floor` above the floor
-        ``qh_{L-1}``, ``k = 2, 3, ...``, on the relative chain: to ``k = 40``, and on (to ``k = 300``) while
+        ``qh_{L-1}``, ``k = 2, 3, ...``, on the relative chain: to ``k = 29``, and on ten decades at a time (to
+        ``k = 300``) while
         the mass below the deepest point, ~ ``f delta``, is above 1e-16 (erf/orthogonal (1.989, 0.809,
-        depth 2), ``f ~ delta^-0.88``: 3e-14 at 1e-102 of the width, where the float chain overflows)."""
+        depth 2), ``f ~ delta^-0.88``: 3e-14 at 1e-102 of the width, where the float chain overflows) and no
+        :attr:`_floor_tail` law has started (below it the chain's solves cost the most, and resolve nothing)."""
         if not self.chain.layers:
             return np.empty(0), np.empty(0)
         deltas, values = [], []
-        for lo, hi in [(2, 41)] + [(k, k + 40) for k in range(41, 301, 40)]:
+        for lo, hi in [(2, 30)] + [(k, k + 10) for k in range(30, 301, 10)]:
             delta = self._above_floor * 10.0 ** -np.arange(lo, min(hi, 301))
             with np.errstate(all="ignore"):
                 f = self._relative_density(delta)[1]
             deltas.append(delta), values.append(f)
-            if not f[-1] * delta[-1] > 1e-16:  # resolved mass left below, or the density lost
-                break
+            if not f[-1] * delta[-1] > 1e-16 or self._tail_of(np.concatenate(deltas), np.concatenate(values)):
+                break  # resolved mass left below, the density lost, or the law found
         return np.concatenate(deltas), np.concatenate(values)
 
     @cached_property
@@ -1524,7 +1526,11 @@ class Spectrum:
         over), the law is continued from one decade above the jump with the last stable exponent and drift (a rising
         drift is taken as 0).  ``None`` where there is no such run and jump (a density resolved as deep as
         :attr:`_floor_profile` looks, or one that vanishes at the floor: no divergence, no mass lost)."""
-        delta, f = self._floor_profile
+        return self._tail_of(*self._floor_profile)
+
+    @staticmethod
+    def _tail_of(delta, f):
+        """:attr:`_floor_tail` found on the profile ``(delta, f)`` (``None``: not found)."""
         if delta.size < 7:
             return None
         with np.errstate(all="ignore"):
@@ -1533,6 +1539,11 @@ class Spectrum:
         for j in range(4, drift.size):
             if not np.isfinite(drift[j - 4:j]).all():
                 return None
+            if j >= 6 and delta[j] <= 1e-12 * delta[0] and np.all(np.abs(drift[j - 6:j]) < 1e-5) and 0 < alpha[j - 1] < 1:
+                # settled: a power law to 1e-5 a decade over six decades (tanh/Gaussian (0.5, 0.01, depth 2): an
+                # inverse square root, 0.50000 from 1e-14 of the width on); the chain below costs the most, and
+                # resolves Z to ~1e-7 only (next to w = -1 its Newton converges linearly there)
+                return float(delta[j]), float(f[j]), float(alpha[j - 1]), 0.0
             run = drift[j - 4:j]
             steady = np.max(np.abs(np.diff(run)))
             # a jump stands out of the run's own steadiness: the first rounding-level decade may move the drift by

@@ -443,6 +443,19 @@ def test_floor_law_starts_where_rounding_first_moves_the_exponent():
     assert abs(spec.continuous_mass - 1) <= 1e-10
 
 
+def test_floor_law_starts_where_its_exponent_has_settled():
+    # tanh/Gaussian (0.5, 0.01, depth 2): an inverse square root at the floor, resolved by the chain as deep as it
+    # looks (no jump), its exponent 0.5 to 1e-7 from 1e-20 of the width on; each density there cost a solve from 30
+    # decades above (the battery's checks 23.6 s, now 3.8 s)
+    spec = Spectrum(Network("tanh", "gaussian", 0.5, 0.01, 2))
+    d_res, f_res, alpha, drift = spec._floor_tail
+    assert d_res / spec._above_floor < 1e-18 and abs(alpha - 0.5) < 1e-7 and drift == 0
+    # one decade above, the chain and the law agree
+    up = np.array([10 * d_res])
+    assert abs(spec._relative_density(up)[1][0] / Spectrum._tail_law(spec._floor_tail, up)[0] - 1) < 1e-6
+    assert abs(spec.continuous_mass - 1) <= 1e-10
+
+
 def test_floor_law_with_a_drifting_exponent():
     """tanh/Gaussian (2.93, 0.855, depth 3) diverges at its floor with an exponent drifting from 0.83 (1e-2 of the
     width) to 0.57 (1e-20), by -0.008 a decade at the bottom, where float64 stalls (1.7e14 below 1e-22): with no

@@ -996,11 +996,15 @@ class SmoothLaw(Law):
         # point at 1e-20..1e-50 of the width above its floor); on log(1 + psi) = log(1 + w) in log y,
         # where a power is a line, it takes a few
         logs = ~big & (np.abs(one_w) < LOG_NEWTON)
+        # next to w = 0 the residual is psi - w, to a rounding error relative to |w|: 1 + psi is O(1) there, and
+        # S = chi (1 + w)/w was 1e-16/|w| off (tanh/Gaussian (0.516, 0.516, depth 8): 1e-6 at |w| = 1e-10, its
+        # derivative wrong by 100%; far from the support its solver could not land)
+        small = ~big & (np.abs(w) < 0.5)
 
         def residual(ps, dp, op, i, yi):
             with np.errstate(all="ignore"):
                 inv = ps ** -2.0
-                lin = np.where(big[i], inv - w[i] ** -2.0, op - one_w[i])
+                lin = np.where(big[i], inv - w[i] ** -2.0, np.where(small[i], ps - w[i], op - one_w[i]))
                 dlin = np.where(big[i], -2 * dp * inv / ps, dp)
                 return np.where(logs[i], np.log(op / one_w[i]), lin), np.where(logs[i], yi * dp / op, dlin)
 
@@ -1015,7 +1019,8 @@ class SmoothLaw(Law):
             dpsi[act] = dp
             # the residual's rounding floor: |psi'| |y| eps (steep psi near an edge of the support); in
             # log form |psi'| |y| / |1 + psi| eps
-            tol = np.where(big[act], 2e-15 * np.abs(wa) ** -2.0, np.where(la, 2e-15, 2e-15 * np.abs(one_w[act]))) \
+            tol = np.where(big[act], 2e-15 * np.abs(wa) ** -2.0,
+                           np.where(la, 2e-15, 2e-15 * np.abs(np.where(small[act], wa, one_w[act])))) \
                 + 1e-15 * np.abs(dres * np.where(la, 1, ya))
             conv = np.abs(res) <= tol
             with np.errstate(all="ignore"):

@@ -915,11 +915,16 @@ def _land_from_neighbours(chain, x, t, z, steps=8):
     near = landed[np.argmin(np.abs(lx[miss][:, None] - lx[landed][None, :]), axis=1)]
     tw, ok = t[near].copy(), np.ones(miss.size, dtype=bool)
     for k in range(1, steps + 1):
-        xk = np.exp(lx[near] + (lx[miss] - lx[near]) * k / steps)
-        tn, conv, _, physical = _newton(chain, tw.copy(), xk + 0j, 1e-15, 30, res_tol=chain.residual * xk, info=True,
-                                        res_max=1e-6 * xk)
-        ok &= conv & physical & (tn.imag > 0)
-        tw = np.where(ok, tn, tw)
+        # a walk that failed a step is dropped (erf/Gaussian (1.0, 0.01, depth 2): 48 points just above its floor
+        # law, none of which lands, took 39 of the battery's 78 s walking on)
+        on = np.flatnonzero(ok)
+        if on.size == 0:
+            break
+        xk = np.exp(lx[near[on]] + (lx[miss[on]] - lx[near[on]]) * k / steps)
+        tn, conv, _, physical = _newton(chain, tw[on].copy(), xk + 0j, 1e-15, 30, res_tol=chain.residual * xk,
+                                        info=True, res_max=1e-6 * xk)
+        ok[on] = conv & physical & (tn.imag > 0)
+        tw[on[ok[on]]] = tn[ok[on]]
     out = t.copy()
     out[miss[ok]] = tw[ok]
     return out

@@ -561,3 +561,20 @@ def test_floor_density_lands_on_the_real_axis():
     f = spec._relative_density(spec._above_floor * frac)[1]
     assert np.all(f > 0)
     assert np.max(np.abs(np.diff(np.log10(f), 2))) < 1e-4, np.diff(np.log10(f * frac ** 0.6535))
+
+
+def test_s_transform_next_to_zero_and_the_law_far_from_its_support():
+    # found by the smooth battery: tanh/Gaussian (0.516, 0.516, depth 8), whose first law has no certified fit (the
+    # exact Newton everywhere), formed S = chi (1 + w)/w from chi solved on (1 + psi) - (1 + w): 1e-16/|w| off
+    # (1e-6 at |w| = 1e-10), so that G at 1e4 times the law's scale could not be reached (a ValueError)
+    net = Network("tanh", "gaussian", 0.516, 0.516, 8)
+    spec = Spectrum(net)
+    law, law_mp = spec.chain.layers[0][1].first, Spectrum(net, dps=30)._chain_mp.layers[0][1].first
+    w = np.array([1e-3 + 1e-4j, 1e-6 + 1e-7j, 1e-10 + 1e-11j, -1e-9 + 1e-9j])
+    s = law.s_transform(w)[0]
+    with mpmath.workdps(30):
+        ref = np.array([complex(v) for v in law_mp.s_transform(np.array([mpmath.mpc(v) for v in w], dtype=object))[0]])
+    assert np.allclose(s, ref, rtol=1e-14, atol=0), np.abs(s - ref) / np.abs(ref)
+    m1, m2 = float(spec.moments.m1), float(spec.moments.m2)
+    far = 1e4 * (m1 + math.sqrt(m2 - m1 * m1)) * np.exp(1j * np.array([0.1, 3.0]))
+    assert np.allclose(spec.stieltjes(far) * far, 1 + m1 / far + m2 / far ** 2, rtol=0, atol=1e-9)

@@ -1530,7 +1530,7 @@ class Spectrum:
         least 1e-3) or is lost (rounding or overflow takes
         over), the law is continued from one decade above the jump with the last stable exponent and drift (a rising
         drift is taken as 0); or where the exponent has settled (drift below 1e-5 a decade over six decades, below
-        1e-12 of the width), from there with no drift.  ``None`` where there is no such run and jump (a density resolved as deep as
+        1e-14 of :attr:`_above_floor`), from there with no drift.  ``None`` where there is no such run and jump (a density resolved as deep as
         :attr:`_floor_profile` looks, or one that vanishes at the floor: no divergence, no mass lost)."""
         return self._tail_of(*self._floor_profile)
 

@@ -877,8 +877,8 @@ def _predict(chain, t, z, znew, dz, t_prev, q_prev):
     residual.  The centre is 0 with :math:`p = tZ'/Z`, or, from the previous root ``t_prev`` and its
     ``q_prev = Z/Z'`` there, :math:`p = (t - t_{prev})/(Z/Z' - q_{prev})`, :math:`t_* = t - pZ/Z'`.
     Next to such a law's floor ``Z ~ t^2`` (tanh/Gaussian (0.982, 0.333, depth 2)) or ``Z ~ (t - t_*)^4``
-    roughly (erf/orthogonal (2.017, 0.33, depth 3), ``t_* = -1.638``): a step of 100 in ``eta`` is 10 or 3 in ``t - t_*``, where the
-    tangent starts Newton 6-8 steps away, or too far to keep the step.  An exact chain takes the tangent: its
+    roughly (erf/orthogonal (2.017, 0.33, depth 3), ``t_* = -1.638``): a step of 100 in ``eta`` is 10 or 3 in
+    ``t - t_*``, where the tangent starts Newton 6-8 steps away, or too far to keep the step.  An exact chain takes the tangent: its
     Newton steps cost as little as the extra evaluation (relu/orthogonal (2, 0.1, depth 1,000): 104 -> 170
     chain calls, no fewer steps)."""
     tangent = t + (znew - z) / dz
@@ -1527,11 +1527,11 @@ class Spectrum:
         1e-103 of the width on).
         On :attr:`_floor_profile`, where the local exponent, drifting by less than 2e-2 a decade and that
         drift steady to 2e-3 over four decades, then jumps by more than 2e-2 (or 4 times the run's steadiness, at
-        least 1e-3) or is lost (rounding or overflow takes
-        over), the law is continued from one decade above the jump with the last stable exponent and drift (a rising
-        drift is taken as 0); or where the exponent has settled (drift below 1e-5 a decade over six decades, below
-        1e-14 of :attr:`_above_floor`), from there with no drift.  ``None`` where there is no such run and jump (a density resolved as deep as
-        :attr:`_floor_profile` looks, or one that vanishes at the floor: no divergence, no mass lost)."""
+        least 1e-3) or is lost (rounding or overflow takes over), the law is continued from one decade above the jump
+        with the last stable exponent and drift (a rising drift is taken as 0); or where the exponent has settled
+        (drift below 1e-5 a decade over six decades, below 1e-14 of :attr:`_above_floor`), from there with no drift.
+        ``None`` where there is no such run and jump (a density resolved as deep as :attr:`_floor_profile` looks, or
+        one that vanishes at the floor: no divergence, no mass lost)."""
         return self._tail_of(*self._floor_profile)
 
     @staticmethod
@@ -1545,7 +1545,8 @@ class Spectrum:
         for j in range(4, drift.size):
             if not np.isfinite(drift[j - 4:j]).all():
                 return None
-            if j >= 6 and delta[j] <= 1e-12 * delta[0] and np.all(np.abs(drift[j - 6:j]) < 1e-5) and 0 < alpha[j - 1] < 1:
+            settled = j >= 6 and delta[j] <= 1e-12 * delta[0] and np.all(np.abs(drift[j - 6:j]) < 1e-5)
+            if settled and 0 < alpha[j - 1] < 1:
                 # settled: a power law to 1e-5 a decade over six decades (tanh/Gaussian (0.5, 0.01, depth 2): an
                 # inverse square root, its exponent 0.5000000 from 3e-21 of the width on); the chain below costs the
                 # most, and resolves Z to ~1e-7 only (next to w = -1 its Newton converges linearly there)

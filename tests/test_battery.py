@@ -13,8 +13,8 @@ quadrature certificate ("not resolved in float64") or "leaves the float64 range"
 exception and never a wrong number.
 
 Sizes: ``FREEFIM_BATTERY_EXAMPLES`` examples of the piecewise-linear family (default 300, also in CI: 35-110 s
-with the compiled chain), ``FREEFIM_SMOOTH_EXAMPLES`` of the smooth one (tanh, erf, depth 2-10; default 30, ~3 min on one core),
-``FREEFIM_BATTERY_MAX_DEPTH`` (default 12).  The larger run of the issue:
+with the compiled chain), ``FREEFIM_SMOOTH_EXAMPLES`` of the smooth one (tanh, erf, depth 2-10; default 30,
+~3 min on one core), ``FREEFIM_BATTERY_MAX_DEPTH`` (default 12).  The larger run of the issue:
 ``FREEFIM_BATTERY_EXAMPLES=300 FREEFIM_BATTERY_MAX_DEPTH=500 python -m pytest tests/test_battery.py``
 (hours on two cores).
 """

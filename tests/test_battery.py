@@ -286,6 +286,9 @@ ISSUE_EXAMPLES = [
     ("hardtanh", "orthogonal", 1.01, 0.001, 5, 0.05),
     # 2.9e-5 of the mass in 1.2e-6 of the width, the image of |t| < 3e-7 around t = 0 (z_1 = 0)
     ("hardtanh", "orthogonal", 1.0, 0.05623, 3, 0.001),
+    # found with MAX_DEPTH=500: chi = 0.0016, t ~ chi^-L left float64 on the 64 layers of the shortened chain
+    # (no point could be solved: "could not reach"); the fixed point's length now starts at 2 layers
+    ("relu", "orthogonal", 0.003285, 0.003285, 170, 0.003285),
 ]
 
 

@@ -587,6 +587,15 @@ def _split_at_atoms(support, atoms):
     return pieces
 
 
+def _geometric_cuts(a, b, ratio):
+    """``[a, b]`` cut at ``a ratio^k`` into pieces each spanning at most ``ratio`` (``a > 0``), as ``(lo, hi)``."""
+    if not (a > 0 and b > ratio * a):
+        return [(a, b)]
+    cuts = a * ratio ** np.arange(1, math.ceil(math.log(b / a, ratio)))
+    cuts = np.r_[a, cuts[cuts < b], b]
+    return list(zip(cuts[:-1].tolist(), cuts[1:].tolist()))
+
+
 def _like_input(result, points):
     """numpy's convention: a scalar in, a scalar out."""
     return result[()] if np.ndim(points) == 0 else result
@@ -1265,10 +1274,19 @@ class Spectrum:
             return ((left, right),), none, none, none, _known_edges([(right, t_right)])
         width = right - left
         if not (math.isfinite(right) and width > 0):
-            raise ValueError(f"the support of {self._name()} could not be found (right edge {right!r})")
+            # (hard-tanh/orthogonal (0.03923, 0.09318, depth 310, q0 0.03923): chi = 0.039, t ~ chi^-L leaves
+            # float64, and the atom at the top loses mass at 0.17% a layer: no fixed point to shorten the chain to)
+            raise ValueError(f"the support of {self._name()} is not resolved in float64: its right edge could not "
+                             f"be found (right edge {right!r})")
         n = 600
         geo = np.geomspace(1e-15, 1.0, 240)
         parts = [left + width * (1 - np.cos(np.pi * (np.arange(n) + 0.5) / n)) / 2, left + width * geo]
+        if width > 1e3 * left > 0:
+            # a law spanning decades has its left edge on the scale of the floor, below 1e-15 of the width
+            # (hard-tanh/Gaussian (8.468, 1, depth 121, q0 8.468): floor 0.81, edge between 2 and 11, right edge
+            # 1.8e48): from 1e-15 of the floor up to the width, 16 points a decade
+            decades = math.log10(width / left) + 15
+            parts.append(left + left * np.geomspace(1e-15, width / left, int(16 * decades) + 1))
         for atom in self._atoms:
             if left <= atom.location <= right:
                 parts += [atom.location + width * geo, atom.location - width * geo]
@@ -1714,6 +1732,11 @@ class Spectrum:
         # an atom inside an interval is an edge of the density too (inverse-square-root spikes on
         # either side): split there, so that the cosine map smooths both sides
         pieces = _split_at_atoms(self._support, self._atoms)
+        # a piece spanning decades, away from the floor (where the ladder grades the first piece), is cut every
+        # 4 decades from its left end: one cosine map puts its left end at theta ~ sqrt(x/b), beyond the rounds of
+        # bisection (hard-tanh/Gaussian (8.468, 1, depth 121, q0 8.468): 4.25 to 1.8e48)
+        pieces = [(lo, hi) for a, b in pieces
+                  for lo, hi in _geometric_cuts(a, b, 1e4 if a != self._floor else math.inf)]
         panels = [(a, b, lo, hi) for a, b in pieces
                   for lo, hi in zip(np.linspace(0, np.pi, 17)[:-1], np.linspace(0, np.pi, 17)[1:])]
         xs, ws, accepted = [], [], []

@@ -294,6 +294,9 @@ ISSUE_EXAMPLES = [
     ("hardtanh", "gaussian", 8.468, 1.0, 121, 8.468),
     # ... t ~ chi^-L leaves float64, with no fixed point to shorten to: refused as not resolved in float64
     ("hardtanh", "orthogonal", 0.03923, 0.09318, 310, 0.03923),
+    # ... gaps from 0.018 down to 9e-6 wide, 0.08 apart, inside intervals of the grid (zero density at 1.0296, then
+    # 1.3577): found at the images of the real runs of t between neighbouring inside points
+    ("hardtanh", "orthogonal", 1.0, 0.0, 308, 1.0),
 ]
 
 

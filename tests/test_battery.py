@@ -299,6 +299,8 @@ ISSUE_EXAMPLES = [
     ("hardtanh", "orthogonal", 1.0, 0.0, 308, 1.0),
     # ... a law at 1e-270 whose m2 underflowed to 0 (G far away 1e-6 off): refused as leaving the float64 range
     ("hardtanh", "gaussian", 0.1413, 0.0, 321, 0.4642),
+    # ... atoms holding all the mass but 1.4e-16, t beyond float64: G far away was refused ("could not reach")
+    ("hardtanh", "orthogonal", 0.01, 0.0154, 154, 1.0),
 ]
 
 

@@ -596,6 +596,18 @@ def _geometric_cuts(a, b, ratio):
     return list(zip(cuts[:-1].tolist(), cuts[1:].tolist()))
 
 
+def _cosine_points(lo, hi, n):
+    """``n`` Chebyshev points of ``[lo, hi]`` (denser towards both ends), ascending."""
+    return lo + (hi - lo) * (1 - np.cos(np.pi * (np.arange(n) + 0.5) / n)) / 2
+
+
+def _merged(grid, t, dens, x, tx, dx):
+    """The grid with its roots and density joined by the points ``x`` and theirs, sorted by position."""
+    order = np.argsort(np.concatenate([grid, x]), kind="stable")
+    return (np.concatenate([grid, x])[order], np.concatenate([t, tx])[order],
+            np.concatenate([dens, dx])[order])
+
+
 def _like_input(result, points):
     """numpy's convention: a scalar in, a scalar out."""
     return result[()] if np.ndim(points) == 0 else result
@@ -1115,10 +1127,11 @@ class Spectrum:
             with mpmath.workdps(self.dps or 15):
                 conv = mpmath.mpc if self.dps else complex
                 out[:] = [sum(a.mass / (conv(zi) - a.location) for a in self._atoms) for zi in zu]
-        # group the points by their imaginary part so each group is one continuation
-        for eta in np.unique(zu.imag) if not self._atoms_only else ():
-            idx = np.flatnonzero(zu.imag == eta)
-            out[idx] = self._solve(zu.real[idx], float(eta))[2]
+        else:
+            # group the points by their imaginary part so each group is one continuation
+            for eta in np.unique(zu.imag):
+                idx = np.flatnonzero(zu.imag == eta)
+                out[idx] = self._solve(zu.real[idx], float(eta))[2]
         # on the real axis exactly at an atom G(x + i0) has an infinite imaginary part;
         # its real part is the principal value (mean of the two one-sided values)
         for atom in self._atoms:
@@ -1294,7 +1307,7 @@ class Spectrum:
                              f"be found (right edge {right!r})")
         n = 600
         geo = np.geomspace(1e-15, 1.0, 240)
-        parts = [left + width * (1 - np.cos(np.pi * (np.arange(n) + 0.5) / n)) / 2, left + width * geo]
+        parts = [_cosine_points(left, right, n), left + width * geo]
         if width > 1e3 * left > 0:
             # a law spanning decades has its left edge on the scale of the floor, below 1e-15 of the width
             # (hard-tanh/Gaussian (8.468, 1, depth 121, q0 8.468): floor 0.81, edge between 2 and 11, right edge
@@ -1317,17 +1330,12 @@ class Spectrum:
         grid = np.unique(grid[(grid > left + (width * 1e-15 if left == 0 else 0)) & (grid < right)])
         grid = grid[~np.isin(grid, [a.location for a in self._atoms])]
         grid = np.concatenate([grid, [right * (1 + 1e-6) + 1e-12 * abs(right)]])
-        t, dens = self._t_density(grid)
-        dens = np.where(np.isfinite(dens), dens, 0.0)
+        t, dens = self._t_density_or_zero(grid)
         for _ in range(6):
             new = self._uncertified_gaps(grid, t, dens)
             if new.size == 0:
                 break
-            grid = np.concatenate([grid, new])
-            t_new, d_new = self._t_density(new)
-            d_new = np.where(np.isfinite(d_new), d_new, 0.0)
-            order = np.argsort(grid, kind="stable")
-            grid, t, dens = grid[order], np.concatenate([t, t_new])[order], np.concatenate([dens, d_new])[order]
+            grid, t, dens = _merged(grid, t, dens, new, *self._t_density_or_zero(new))
         inside = dens > 0
         if not inside.any():
             if 1 - self._atom_mass <= MASS_GOAL:
@@ -1347,24 +1355,19 @@ class Spectrum:
         # (where the law has atoms: their images are where the gaps of the ordered phase accumulate; a law without
         # atoms has no such gaps, and its density's rounding zeros next to an edge read as gaps, linear/Gaussian
         # (10.42, 0, depth 69): 331 intervals in 28 s became 478 in 112 s)
-        for _ in range(6 if self._atoms else 0):
+        atoms = np.array([a.location for a in self._atoms])
+        for _ in range(6 if atoms.size else 0):
             # each interval verified by its density at 32 points (cosine-spaced) and at the images of the real runs
             # of t between two neighbouring inside points (:meth:`_hidden_gaps`): a zero there is a gap that the
             # grid stepped over (hard-tanh/orthogonal (1, 0, depth 308): gaps of 0.018 shrinking by 0.86 an interval,
             # between grid points 0.029 apart); the probes join the grid and the edges are found again
-            probe = np.concatenate([lo + (hi - lo) * (1 - np.cos(np.pi * (np.arange(32) + 0.5) / 32)) / 2
-                                    for lo, hi in out] + [self._hidden_gaps(grid, t, dens)])
+            probe = np.concatenate([_cosine_points(lo, hi, 32) for lo, hi in out] + [self._hidden_gaps(grid, t, dens)])
             probe = np.setdiff1d(probe, grid)
-            atoms = np.array([a.location for a in self._atoms])
-            if atoms.size:
-                probe = probe[np.min(np.abs(probe[:, None] - atoms[None, :]), axis=1) > 1e-9 * np.abs(probe)]
-            t_p, d_p = self._t_density(probe)
-            d_p = np.where(np.isfinite(d_p), d_p, 0.0)
+            probe = probe[np.min(np.abs(probe[:, None] - atoms[None, :]), axis=1) > 1e-9 * np.abs(probe)]
+            t_p, d_p = self._t_density_or_zero(probe)
             if np.all(d_p > 0):
                 break
-            order = np.argsort(np.concatenate([grid, probe]), kind="stable")
-            grid = np.concatenate([grid, probe])[order]
-            t, dens = np.concatenate([t, t_p])[order], np.concatenate([dens, d_p])[order]
+            grid, t, dens = _merged(grid, t, dens, probe, t_p, d_p)
             out, roots = self._intervals_from(grid, t, dens > 0, left, right, t_right)
         return tuple(out), grid, dens, t, roots
 
@@ -1423,6 +1426,11 @@ class Spectrum:
         self._landed(x, z)
         _, _, g = self.chain.forward(t)
         return t, _continuous_density(g, sum(a.mass / (z - a.location) for a in self._atoms))
+
+    def _t_density_or_zero(self, x):
+        """:meth:`_t_density`, a non-finite density (a point on an atom) read as 0."""
+        t, dens = self._t_density(x)
+        return t, np.where(np.isfinite(dens), dens, 0.0)
 
     def _uncertified_gaps(self, grid, t, dens, samples=12, new=48):
         """New grid points in the segments between two zero-density points that are not one gap:

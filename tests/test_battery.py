@@ -320,6 +320,9 @@ ISSUE_EXAMPLES = [
     # accepted at that noise (_edge_noise): -1.4e-11
     ("relu", "orthogonal", 0.2054, 0.2054, 30, 1.0),
     ("hardtanh", "orthogonal", 0.1413, 0.6818, 285, 0.1413),
+    # ... the density's rounding noise within 8e-12 of a square-root edge (4e-17 = 4e-9 |G|, where 30 digits give
+    # 0) read as 543 intervals (120 s), then refused; gaps narrower than 1e-10 of |x| are now merged: one interval
+    ("linear", "gaussian", 1.0, 1.0, 449, 1.0),
 ]
 
 

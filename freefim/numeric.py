@@ -577,6 +577,17 @@ def _known_edges(edges):
     return x, np.array([t for e, t in edges if math.isfinite(t)], dtype=complex)
 
 
+def _atom_list(pairs, number):
+    """:class:`Atom` tuple from ``(location, mass)`` pairs converted by ``number``, sorted, those at one location
+    (distinct in exact arithmetic, equal at this precision: hard-tanh/orthogonal (0.01, 0.0154, depth 154) had two
+    at one float, of masses 3.5e-10 and 1 - 3.5e-10) as one, and none lighter than 1e-14."""
+    merged = {}
+    for a, m in pairs:
+        a, m = number(a), number(m)
+        merged[a] = merged.get(a, 0) + m
+    return tuple(Atom(a, m) for a, m in sorted(merged.items()) if m > 1e-14)
+
+
 def _split_at_atoms(support, atoms):
     """The support intervals cut at the atoms inside them (an atom is an edge of the density too:
     inverse-square-root spikes on either side), as ``(lo, hi)`` pieces in order."""
@@ -1059,7 +1070,7 @@ class Spectrum:
     @cached_property
     def _atoms(self):
         """The atoms in float64 (what every float computation uses)."""
-        return tuple(Atom(float(a), float(m)) for a, m in sorted(self.chain.atoms()) if m > 1e-14)
+        return _atom_list(self.chain.atoms(), float)
 
     @cached_property
     def atoms(self) -> tuple[Atom, ...]:
@@ -1068,7 +1079,7 @@ class Spectrum:
         if not self.dps:
             return self._atoms
         with mpmath.workdps(self.dps):
-            return tuple(Atom(a, m) for a, m in sorted(self._chain_mp.atoms()) if m > 1e-14)
+            return _atom_list(self._chain_mp.atoms(), lambda v: v)
 
     @property
     def atom_mass(self) -> float:
@@ -1351,7 +1362,7 @@ class Spectrum:
                 return (), none, none, none, (none, none)
             raise ValueError(f"no continuous density found for {self._name()}, whose atoms hold "
                              f"{self._atom_mass:.12g} of the mass")
-        out, roots = self._intervals_from(grid, t, inside, left, right, t_right)
+        out, roots = self._intervals_from(grid, t, dens, left, right, t_right)
         # (where the law has atoms: their images are where the gaps of the ordered phase accumulate; a law without
         # atoms has no such gaps, and its density's rounding zeros next to an edge read as gaps, linear/Gaussian
         # (10.42, 0, depth 69): 331 intervals in 28 s became 478 in 112 s)
@@ -1368,7 +1379,7 @@ class Spectrum:
             if np.all(d_p > 0):
                 break
             grid, t, dens = _merged(grid, t, dens, probe, t_p, d_p)
-            out, roots = self._intervals_from(grid, t, dens > 0, left, right, t_right)
+            out, roots = self._intervals_from(grid, t, dens, left, right, t_right)
         return tuple(out), grid, dens, t, roots
 
     def _hidden_gaps(self, grid, t, dens, samples=16):
@@ -1389,38 +1400,58 @@ class Spectrum:
         hit = np.isfinite(z) & np.isfinite(dz) & (dz > 0) & (z > grid[seg][:, None]) & (z < grid[seg + 1][:, None])
         return z[hit]
 
-    def _intervals_from(self, grid, t, inside, left, right, t_right):
-        """Support intervals from the grid's inside / outside points (each change refined to an edge), and the
-        edges whose root is known (see :attr:`_support_scan`)."""
-        # a gap narrower than 1e-10 of |x| between two inside points (below the edges' resolution) is not one: next to
-        # a square-root edge the density's rounding noise is ~ the square root of the chain's (linear/Gaussian (1, 1,
-        # depth 449): 4e-17 = 4e-9 |G| within 8e-12 of its right edge, where 30 digits give 0; 543 intervals)
+    def _intervals_from(self, grid, t, dens, left, right, t_right):
+        """Support intervals from the grid's inside (positive density) / outside points (each change refined to an
+        edge), and the edges whose root is known (see :attr:`_support_scan`).
+
+        A gap narrower than 1e-10 of ``|x|`` (below the edges' resolution) is none where the density on its sides is
+        rounding noise: below the rounding of ``Im G`` next to a square-root edge, the square root of the chain's
+        (``sqrt(L eps) |G|`` after ``L`` layers), on both sides, or on one side whose interval is itself that narrow.
+        Linear/Gaussian (1, 1, depth 449) has 4e-17 = 9e-9 ``|G|`` within 8e-12 of its right edge, where 30 digits
+        give 0 (543 intervals).  A narrow gap next to a true density is kept (hard-tanh/orthogonal (1.009, 0.005282,
+        depth 498): one at an atom, whose spikes the quadrature must see as edges)."""
+        inside = dens > 0
+        noise = math.sqrt(max(self.chain.depth, 1) * _ULP)
+
+        def quiet(idx):
+            with np.errstate(all="ignore"):
+                g = self.chain.forward(t[idx])[2]
+            return dens[idx] * np.pi <= noise * np.abs(g)
+
         k_in = np.flatnonzero(inside)
-        narrow = np.flatnonzero((np.diff(k_in) > 1) & (grid[k_in[1:]] - grid[k_in[:-1]] <= 1e-10 * np.abs(grid[k_in[1:]])))
-        if narrow.size:
+        j = np.flatnonzero((np.diff(k_in) > 1) & (grid[k_in[1:]] - grid[k_in[:-1]] <= 1e-10 * np.abs(grid[k_in[1:]])))
+        if j.size:
             inside = inside.copy()
-            for j in narrow:
-                inside[k_in[j]:k_in[j + 1]] = True
-        edges = []  # (edge, root t there or nan)
+            for i in j[quiet(k_in[j]) & quiet(k_in[j + 1])]:
+                inside[k_in[i]:k_in[i + 1]] = True
+        edges, near = [], []  # (edge, root t there or nan); the inside grid point next to it
         if inside[0]:
-            edges.append((left, math.nan))
+            edges.append((left, math.nan)), near.append(0)
         for i in np.flatnonzero(inside[1:] != inside[:-1]):
             j_in, j_out = (i, i + 1) if inside[i] else (i + 1, i)
+            near.append(j_in)
             if j_out == len(grid) - 1:
                 edges.append((right, t_right))
                 continue
             edges.append(self._refine_edge(grid[j_in], grid[j_out], t[j_in], t[j_out]))
         roots = _known_edges(edges)
         edges = [e for e, _ in edges]
-        intervals = [(max(edges[k], left), edges[k + 1]) for k in range(0, len(edges) - 1, 2)]
-        # edges of an interval narrower than the grid can cross: such an interval is only where the grid saw it; and
-        # a gap narrower than 1e-10 of |x| (see above) is none
-        out = []
-        for (lo, hi) in intervals:
-            if out and lo - out[-1][1] <= 1e-10 * abs(lo):
+        calm = quiet(np.array(near, dtype=int)) if near else np.empty(0, dtype=bool)
+        # edges of an interval narrower than the grid can cross: such an interval is only where the grid saw it; and a
+        # narrow quiet gap (see above) is none
+        out, last = [], None
+        for k in range(0, len(edges) - 1, 2):
+            lo, hi = max(edges[k], left), edges[k + 1]
+            narrow = out and lo - out[-1][1] <= 1e-10 * abs(lo) and (
+                (calm[last] and calm[k]) or (calm[last] and out[-1][1] - out[-1][0] <= 1e-10 * abs(lo))
+                or (calm[k] and hi - lo <= 1e-10 * abs(lo)))
+            if out and (lo <= out[-1][1] or narrow):
                 out[-1] = (out[-1][0], max(hi, out[-1][1]))
             elif hi > lo:
                 out.append((lo, hi))
+            else:
+                continue
+            last = k + 1
         return out, roots
 
     def _name(self):

@@ -384,3 +384,13 @@ def test_density_next_to_the_floor_is_taken_on_the_relative_chain():
     assert np.array_equal(dens, spec._density_from_edge(np.full(3, a), x - a))
     ratio = dens[:-1] / dens[1:] / np.sqrt((x[1:] - a) / (x[:-1] - a))
     assert np.allclose(ratio, 1, rtol=1e-3, atol=0), ratio
+
+
+def test_atoms_at_one_location_are_one_atom():
+    # hard-tanh/orthogonal (0.01, 0.0154, depth 154): the floor's images of distinct layers meet at one float; two
+    # atoms at one location were listed (masses 3.5e-10 and 1 - 3.5e-10)
+    for dps in (None, 20):
+        spec = Spectrum(Network("hardtanh", "orthogonal", 0.01, 0.0154, 154, q0=1.0), dps=dps)
+        locations = [a.location for a in spec.atoms]
+        assert all(a < b for a, b in zip(locations, locations[1:])), spec.atoms
+        assert abs(float(spec.atom_mass) - 1) < 1e-12

@@ -1398,7 +1398,11 @@ class Spectrum:
             z, dz, _ = self.chain.forward(ts.ravel() + 0j)
         z, dz = z.real.reshape(ts.shape), dz.real.reshape(ts.shape)
         hit = np.isfinite(z) & np.isfinite(dz) & (dz > 0) & (z > grid[seg][:, None]) & (z < grid[seg + 1][:, None])
-        return z[hit]
+        # one candidate a segment, the hit nearest its middle (a second gap in it is found the next round): all hits
+        # made millions of probes in the ordered phase (hard-tanh/orthogonal (0.01, 0.1, depth 154): 2.8e6 points)
+        rows = np.flatnonzero(hit.any(axis=1))
+        middle = np.argmin(np.where(hit[rows], np.abs(np.arange(samples) - (samples - 1) / 2), np.inf), axis=1)
+        return z[rows, middle]
 
     def _intervals_from(self, grid, t, dens, left, right, t_right):
         """Support intervals from the grid's inside (positive density) / outside points (each change refined to an

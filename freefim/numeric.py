@@ -1446,9 +1446,10 @@ class Spectrum:
         out, last = [], None
         for k in range(0, len(edges) - 1, 2):
             lo, hi = max(edges[k], left), edges[k + 1]
-            narrow = out and lo - out[-1][1] <= 1e-10 * abs(lo) and (
-                (calm[last] and calm[k]) or (calm[last] and out[-1][1] - out[-1][0] <= 1e-10 * abs(lo))
-                or (calm[k] and hi - lo <= 1e-10 * abs(lo)))
+            tiny = 1e-10 * abs(lo)
+            narrow = out and lo - out[-1][1] <= tiny and (
+                (calm[last] and calm[k]) or (calm[last] and out[-1][1] - out[-1][0] <= tiny)
+                or (calm[k] and hi - lo <= tiny))
             if out and (lo <= out[-1][1] or narrow):
                 out[-1] = (out[-1][0], max(hi, out[-1][1]))
             elif hi > lo:

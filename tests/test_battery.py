@@ -126,7 +126,7 @@ def independent_nodes(spec, tol=1e-9, rounds=40, min_width=1e-5):
             # scale or an inverse square root next to it)
             f = spec._density_from_edge(np.broadcast_to(base, d.shape).ravel(), d.ravel())
             out.append((base + d, w * f.reshape(d.shape)))
-        (x10, w10), (x20, w20) = out
+        (_, w10), (x20, w20) = out
         noise = sum(np.sum(np.abs(wf) * _edge_noise(xn, ends), axis=1) for xn, wf in out)
         ok = (np.abs(w10.sum(axis=1) - w20.sum(axis=1)) <= np.maximum(tol * (hi - lo)[:, 0] / np.pi, noise)) | \
             ((hi - lo)[:, 0] <= min_width)
@@ -321,7 +321,8 @@ ISSUE_EXAMPLES = [
     ("relu", "orthogonal", 0.2054, 0.2054, 30, 1.0),
     ("hardtanh", "orthogonal", 0.1413, 0.6818, 285, 0.1413),
     # ... the density's rounding noise within 8e-12 of a square-root edge (4e-17 = 4e-9 |G|, where 30 digits give
-    # 0) read as 543 intervals (120 s), then refused; gaps narrower than 1e-10 of |x| are now merged: one interval
+    # 0) read as 543 intervals (120 s), then refused; gaps narrower than 1e-10 of |x| with that noise beside them are
+    # now merged: one interval
     ("linear", "gaussian", 1.0, 1.0, 449, 1.0),
     # ... but a narrow gap next to a true density is one (merged, the gap at its atom left the quadrature an interior
     # spike: refused after 65 s, 12 s before)

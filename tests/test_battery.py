@@ -194,6 +194,25 @@ def check_law(net):
         dens = spec.density(inside)
         assert np.all(np.isfinite(dens)) and np.all(dens >= 0)
         assert np.all(dens > 0) or _near_atom(inside[dens <= 0], atoms), inside[dens <= 0]
+        # edges to 1e-10 relative: the density is positive 1e-8 (relative) inside each edge, and zero 1e-8 outside
+        # where no interval or atom is that near (hard-tanh/orthogonal (48.79, 0, depth 87, q0 48.79) had its left
+        # edge 3e-5 low: the run of t to it was cut at 1e-9 of t, which was most of the run)
+        ends = np.array([e for ab in sup for e in ab])
+        step = 1e-8 * np.abs(ends)
+        wide = np.repeat([b - a > 4e-8 * abs(b) for a, b in sup], 2)
+        # (not at the floor of a smooth law: its density vanishes there faster than any power, tanh/orthogonal
+        # (0.5, 0.125, depth 3) is 0 in float64 at 1e-8 above it)
+        smooth_floor = (ends == left) & bool(spec.chain.layers and spec.chain.layers[-1][1].numerical)
+        near_in = (ends + np.tile([1, -1], len(sup)) * step)[wide & ~smooth_floor]
+        near_in = np.array([x for x in near_in if not _near_atom(np.array([x]), atoms)])
+        if near_in.size:
+            assert np.all(spec.density(near_in) > 0), (near_in, spec.density(near_in))
+        near_out = ends + np.tile([-1, 1], len(sup)) * step
+        clear = [x > 0 and all(max(a - x, x - b) >= s / 2 for a, b in sup) and not _near_atom(np.array([x]), atoms)
+                 for x, s in zip(near_out, step)]
+        near_out = near_out[np.array(clear, dtype=bool)]
+        if near_out.size:
+            assert np.all(spec.density(near_out) == 0), (near_out, spec.density(near_out))
         gaps = [left * (1 - 1e-3) if left > 0 else -1.0, sup[-1][1] * 1.01]
         gaps += [b0 + (a1 - b0) * f for (_, b0), (a1, _) in zip(sup, sup[1:]) for f in (0.3, 0.7)]
         gaps = np.array([g for g in gaps if not _near_atom(np.array([g]), atoms)])

@@ -5,13 +5,14 @@ m1 and m2, Herglotz signs along the whole chain, agreement of the float64 path w
 the mpmath path at 30 digits, and depth 1 = delta_{q0}.
 """
 import itertools
+import warnings
 
 import mpmath
 import numpy as np
 import pytest
 
 from conftest import BATTERY_PARAMETERS
-from freefim import Network, Spectrum
+from freefim import AccuracyWarning, Network, Spectrum
 from freefim.numeric import solve
 
 PAIRS = list(itertools.product(["relu", "hardtanh", "linear"], ["orthogonal", "gaussian"]))
@@ -394,3 +395,17 @@ def test_atoms_at_one_location_are_one_atom():
         locations = [a.location for a in spec.atoms]
         assert all(a < b for a, b in zip(locations, locations[1:])), spec.atoms
         assert abs(float(spec.atom_mass) - 1) < 1e-12
+
+
+def test_an_edge_on_a_short_run_of_t_is_the_turning_point():
+    # hard-tanh/orthogonal (48.79, 0, depth 87, q0 48.79): the run of real t from the gap below the support to its
+    # left edge spans 2e-6 of t = -2961.6; it was cut when t was known to 1e-9 (relative), before Z was: the edge
+    # was 45.846075, 3e-5 below the turning point of Z (where the density starts), which 30 digits find at 45.8474848
+    net = Network("hardtanh", "orthogonal", 48.79, 0.0, 87, q0=48.79)
+    spec = Spectrum(net)
+    (lo, hi), = spec.support()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AccuracyWarning)  # the 30-digit edge is a turning point of the chain
+        (lo30, _), = Spectrum(net, dps=30).support()
+    assert abs(lo - float(lo30)) <= 1e-12 * lo, (lo, lo30)
+    assert spec.density(lo * (1 - 1e-8)) == 0 and spec.density(lo * (1 + 1e-8)) > 0

@@ -16,7 +16,7 @@ Sizes: ``FREEFIM_BATTERY_EXAMPLES`` examples of the piecewise-linear family (def
 on one core with the compiled chain), ``FREEFIM_SMOOTH_EXAMPLES`` of the smooth one (tanh, erf, depth 2-10; default
 30, ~3 min on one core), ``FREEFIM_BATTERY_MAX_DEPTH`` (default 60).  The larger run of the issue:
 ``FREEFIM_BATTERY_EXAMPLES=300 FREEFIM_BATTERY_MAX_DEPTH=500 python -m pytest tests/test_battery.py``
-(~10 min for the piecewise family; one draw still fails, see the README).
+(all 300 draws of the piecewise family pass: ~20 min on one core, 15 of them on one law over 68 decades).
 """
 import math
 import os

@@ -267,9 +267,11 @@ class Chain:
 
     @cached_property
     def _smooth_fits(self):
-        """``(kernel, qh, mp, law, inv_sup, start, zj, cn, cd, box)``: :func:`freefim.kernels.forward_rational`
-        and the layers' rational S-transforms packed as arrays (``law[l]`` indexes the distinct laws,
-        whose fits lie end to end in ``zj``, ``cn``, ``cd``), when every layer is a smooth law with a
+        """``(kernel, qh, mp, law, inv_sup, start, zj, cn, cd, box, near_start, nzj, ncn, ncd, radius,
+        ring_start, rings, angles)``: :func:`freefim.kernels.forward_rational` and the layers' rational
+        S-transforms packed as arrays (``law[l]`` indexes the distinct laws, whose main fits lie end to end in
+        ``zj``, ``cn``, ``cd`` and near fits in ``nzj``, ``ncn``, ``ncd``; a law without a near fit has
+        ``radius`` inf), when every layer is a smooth law with a
         certified fit (times ``MP(mp)`` for Gaussian weights) in float64 and numba is installed, else
         ``None``.  At depth 1,000 it computes the tanh density 5x faster than the numpy loop."""
         found = self._kernel_layers("forward_rational")
@@ -285,12 +287,28 @@ class Chain:
         fits = [law._rational for law in distinct]
         start = np.cumsum([0] + [fit[0].size for fit in fits])
         coef = np.concatenate([law._rational_coef for law in distinct])
+        nears = [law._near for law in distinct]  # (zj, fj, wj, rings, angles, radius, certificate) or None
+        near_zj = [np.zeros(0, dtype=complex) if fit is None else fit[0] for fit in nears]
+        near_w = [np.zeros(0, dtype=complex) if fit is None else fit[2] for fit in nears]
+        near_f = [np.zeros(0, dtype=complex) if fit is None else fit[1] for fit in nears]
+        rings = [np.zeros(0) if fit is None else fit[3] for fit in nears]
+        angles = [np.zeros(0) if fit is None else fit[4] for fit in nears]
+
+        def packed(parts, dtype):
+            return np.ascontiguousarray(np.concatenate(parts), dtype=dtype)
+
+        def starts(parts):
+            return np.cumsum([0] + [part.size for part in parts]).astype(np.int64)
+
         return (kernel, np.array([qh for qh, _, _ in rows], dtype=float), np.array([mp for _, _, mp in rows], dtype=float),
                 np.array([laws[id(law)][0] for _, law, _ in rows], dtype=np.int64),
                 np.array([1 / law._sup for law in distinct]), start.astype(np.int64),
                 np.ascontiguousarray(np.concatenate([fit[0] for fit in fits]), dtype=complex),
                 np.ascontiguousarray(coef[:, 0]), np.ascontiguousarray(coef[:, 1]),
-                np.array([fit[3] for fit in fits], dtype=float))
+                np.array([fit[3] for fit in fits], dtype=float),
+                starts(near_zj), packed(near_zj, complex), packed([w * f for w, f in zip(near_w, near_f)], complex),
+                packed(near_w, complex), np.array([np.inf if fit is None else fit[5] for fit in nears], dtype=float),
+                starts(rings), packed(rings, float), packed(angles, float))
 
     @np.errstate(all="ignore")  # poles and overflow are masked by the callers (finite checks)
     def forward(self, t, herglotz=False):

@@ -332,11 +332,14 @@ def test_the_compiled_smooth_chain_equals_the_numpy_chain(monkeypatch):
             Network("erf", "orthogonal", 1.3, 0.02, 6)]
     for net in nets:
         assert_compiled_equals_numpy(Spectrum(net).chain, "_smooth_fits", rng)
-    # the tanh network at depth 100 meets w next to -1 (the exact Newton's region) on its density grid
+    # tanh/orthogonal (1.3, 0.05, depth 10) meets w next to -1 (the exact Newton's region) on its density
+    # grid (the critical point q* = 0.1 at depth 100 no longer does: its near fit serves to 0.01 of a
+    # radian from the cut)
+    net = Network("tanh", "orthogonal", 1.3, 0.05, 10)
     steps = []
     step = Chain._step
     monkeypatch.setattr(Chain, "_step", staticmethod(lambda *a: steps.append(a[0].size) or step(*a)))
-    spec, plain = Spectrum(nets[0]), Spectrum(nets[0])
+    spec, plain = Spectrum(net), Spectrum(net)
     plain.chain.__dict__["_smooth_fits"] = None
     x = np.linspace(0, 3 * float(spec.moments.m1), 400)
     fast = spec.density(x)
@@ -345,6 +348,41 @@ def test_the_compiled_smooth_chain_equals_the_numpy_chain(monkeypatch):
     big = slow > 1e-3 * slow.max()
     np.testing.assert_allclose(fast[big], slow[big], rtol=1e-8, atol=0)
     np.testing.assert_array_equal(fast == 0, slow == 0)
+
+
+def test_the_compiled_smooth_chain_serves_the_near_fit_itself(monkeypatch):
+    # inside the main fit's box next to w = -1 the kernel evaluates the law's near fit (as
+    # SmoothLaw._rational_s does) instead of stopping for a numpy step: one layer, w_1 = qh_0 g_1 placed
+    # on the near fit's rings (up to its angles), in the lower half-plane too and on the real axis
+    from freefim.kernels import forward_rational
+    from freefim.numeric import Chain
+
+    if forward_rational is None:
+        pytest.skip("numba is not installed")
+    chain = Spectrum(Network("tanh", "orthogonal", 1.3, 0.05, 2)).chain
+    law = chain.layers[0][1]
+    near, box = law._near, law._rational[3]
+    assert near is not None
+    rings, angles, radius = near[3], near[4], near[5]
+    i = np.flatnonzero((rings[:-1] >= radius) & (rings[1:] < 0.5))  # between rings i and i + 1, clear of both
+    top = np.minimum(angles[i], angles[i + 1])
+    a = np.linspace(0, 0.9, 7)[None, :] * top[:, None]
+    w = (-1 + np.sqrt(rings[i] * rings[i + 1])[:, None] * np.exp(1j * a)).ravel()
+    w = np.concatenate([w, w.conj()])
+    w = w[law._in_box(w, box)]
+    assert w.size > 50 and np.any(w.imag == 0) and np.any(w.imag < 0)
+    t = chain.qh0 + chain.qh0 / w  # w_1 = qh_0 / (t - qh_0)
+    steps = []
+    step = Chain._step
+    monkeypatch.setattr(Chain, "_step", staticmethod(lambda *args: steps.append(args[0].size) or step(*args)))
+    fast = chain.forward(t)
+    assert not steps
+    plain = Chain(chain.qh0, chain.layers)
+    plain.__dict__["_smooth_fits"] = None
+    slow = plain.forward(t)
+    for x, y in zip(fast, slow):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=0)
+        np.testing.assert_array_equal(x.imag == 0, y.imag == 0)
 
 
 def test_the_threaded_and_serial_kernels_agree_bit_for_bit(monkeypatch):

@@ -1426,27 +1426,40 @@ class SmoothLaw(Law):
     def _near_samples(self, box, radius, rng=None):
         """Exact ``(w, S(w))`` on a polar grid around ``w = -1`` (radii geometric from ``radius``)
         covering ``box`` with a margin; jittered and coarser with ``rng``.  Angles up to 1e-4 short
-        of the cut :math:`w < -1` (on the cut itself the exact Newton is used at run time), uniform and,
-        within 0.05 of the cut, geometric (ratio 1.3)."""
+        of the cut :math:`w < -1` (on the cut itself the exact Newton is used at run time), uniform; on
+        the rings where the exact Newton fails at the last angle only, where the image of psi ends
+        between it and the angle before (tanh at q = 0.1), also geometric (ratio 1.3) within 0.05 of the cut."""
         lo, hi, im = box
         n = 40 if rng is None else 23
         top = np.pi - 1e-4
         rho = self._near_rings(box, radius) if rng is None else self._near_rings(box, radius, per_decade=11)
         th = np.linspace(0, top, n)
-        # and geometric towards the cut, where the image of psi can end a hair above it (tanh at q = 0.1)
         cut = np.pi - np.geomspace(1e-4, 0.05, 25 if rng is None else 13)[1:-1]
         if rng is not None:
             rho = rho * np.exp(rng.uniform(-0.2, 0.2, rho.size))
             th = np.clip(th + rng.uniform(-0.05, 0.05, n), 0, top)
             cut = np.pi - (np.pi - cut) * np.exp(rng.uniform(-0.3, 0.3, cut.size))
-        th = np.concatenate([th, cut])
-        w = (-1 + rho[:, None] * np.exp(1j * th[None, :])).ravel()
         pad = 0.1 * (hi - lo)
-        w = w[self._in_box(w, (lo - pad, hi + pad, im + pad)) & (np.abs(1 + w) >= radius)]
-        w = np.where(np.abs(w.imag) < 1e-12 * np.abs(w), w.real + 0j, w)
-        with np.errstate(all="ignore"):
-            y, _ = self._chi(w, self._table_start(w))
-            return w, y * (1 + w) / w
+
+        def sampled(w):  # (w, S) of the grid points in the padded box and outside the radius
+            w = w[self._in_box(w, (lo - pad, hi + pad, im + pad)) & (np.abs(1 + w) >= radius)]
+            w = np.where(np.abs(w.imag) < 1e-12 * np.abs(w), w.real + 0j, w)
+            with np.errstate(all="ignore"):
+                y, _ = self._chi(w, self._table_start(w))
+                return w, y * (1 + w) / w
+
+        w, s = sampled((-1 + rho[:, None] * np.exp(1j * th[None, :])).ravel())
+        u = 1 + w
+        last = np.abs(np.angle(u) - th[-1]) < 1e-9
+        before = np.abs(np.angle(u) - th[-2]) < 1e-9
+        failed = np.abs(u[last & ~np.isfinite(s)])
+        served = np.abs(u[before & np.isfinite(s)])
+        edge = rho[np.any(np.isclose(rho[:, None], failed[None, :], rtol=1e-12, atol=0), axis=1)
+                   & np.any(np.isclose(rho[:, None], served[None, :], rtol=1e-12, atol=0), axis=1)]
+        if not edge.size:
+            return w, s
+        wc, sc = sampled((-1 + edge[:, None] * np.exp(1j * cut[None, :])).ravel())
+        return np.concatenate([w, wc]), np.concatenate([s, sc])
 
     @cached_property
     def _near(self):
@@ -1467,11 +1480,11 @@ class SmoothLaw(Law):
         r"""The near fit from ``radius`` outwards (see :attr:`_near`), or ``None`` when it does not pass
         the certificate.  The wedge along the cut :math:`w < -1` where the exact Newton fails on the
         sample or certification grid is left out (there the exact Newton runs).
-        The wedge at radius ``r`` starts below the smallest failed angle at radii up to the next ring
-        ``rings[i] >= r`` (and 2% beyond, for rounding): 0.05 below, or 1.3 times as far from the cut
-        where that is nearer, the next angle of the samples' geometric grid towards the cut (failures off
-        the cut appear only far from -1: one global wedge would send the points next to -1 and the cut
-        to the exact Newton).  The image of psi ends a hair above the cut for a law with little mass
+        The wedge at radius ``r`` starts below the smallest failed angle at radii up to 1.25 times the
+        next ring ``rings[i] >= r``, or up to that ring itself (and 2% beyond, for rounding) for failures
+        within 0.05 of the cut: 0.05 below, or 1.3 times as far from the cut where that is nearer, the
+        next angle of the samples' geometric grid towards the cut (failures off the cut appear only far
+        from -1: one global wedge would send the points next to -1 and the cut to the exact Newton).  The image of psi ends a hair above the cut for a law with little mass
         next to 0 (tanh at q = 0.1: at |1 + w| = 0.2, 0.01 of a radian): a wedge 0.05 wide (and from the
         failures of the next ring out) sent the chain's points at 0.02 of a radian, next to the floor of
         the depth-10 spectrum, to the exact Newton (56 of its 80 ms on 1,000 points)."""
@@ -1482,7 +1495,9 @@ class SmoothLaw(Law):
         # failures of both sets shape the wedge (a test point where the exact Newton fails cannot certify)
         fail = 1 + np.concatenate([w[~good], wt[~np.isfinite(st)]])
         r_fail, a_fail = np.abs(fail), np.angle(fail)
-        worst = np.array([np.min(a_fail[r_fail <= 1.02 * r], initial=np.pi) for r in rings])
+        close = np.pi - a_fail < 0.05  # failures next to the cut count for their own ring only
+        worst = np.array([np.min(a_fail[np.where(close, r_fail <= 1.02 * r, r_fail <= 1.25 * r)], initial=np.pi)
+                          for r in rings])
         angles = worst - np.minimum(0.05, 0.3 * (np.pi - worst))
         good &= np.angle(1 + w) < self._near_angle(w, rings, angles) + 0.05
         if np.count_nonzero(good) < 50:

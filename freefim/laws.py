@@ -1484,10 +1484,11 @@ class SmoothLaw(Law):
         next ring ``rings[i] >= r``, or up to that ring itself (and 2% beyond, for rounding) for failures
         within 0.05 of the cut: 0.05 below, or 1.3 times as far from the cut where that is nearer, the
         next angle of the samples' geometric grid towards the cut (failures off the cut appear only far
-        from -1: one global wedge would send the points next to -1 and the cut to the exact Newton).  The image of psi ends a hair above the cut for a law with little mass
-        next to 0 (tanh at q = 0.1: at |1 + w| = 0.2, 0.01 of a radian): a wedge 0.05 wide (and from the
-        failures of the next ring out) sent the chain's points at 0.02 of a radian, next to the floor of
-        the depth-10 spectrum, to the exact Newton (56 of its 80 ms on 1,000 points)."""
+        from -1: one global wedge would send the points next to -1 and the cut to the exact Newton).
+        The image of psi ends a hair above the cut for a law with little mass next to 0 (tanh at
+        q = 0.1: at |1 + w| = 0.2, 0.01 of a radian): a wedge 0.05 wide (and from the failures of the
+        next ring out) sent the chain's points at 0.02 of a radian, next to the floor of the depth-10
+        spectrum, to the exact Newton (56 of its 80 ms on 1,000 points)."""
         rings = self._near_rings(box, radius)
         w, s = self._near_samples(box, radius)
         wt, st = self._near_samples(box, radius, np.random.default_rng(15))

@@ -1441,24 +1441,23 @@ class SmoothLaw(Law):
             cut = np.pi - (np.pi - cut) * np.exp(rng.uniform(-0.3, 0.3, cut.size))
         pad = 0.1 * (hi - lo)
 
-        def sampled(w):  # (w, S) of the grid points in the padded box and outside the radius
-            w = w[self._in_box(w, (lo - pad, hi + pad, im + pad)) & (np.abs(1 + w) >= radius)]
+        def sampled(grid):  # (w, S) at the grid points in the padded box and outside the radius; which, and S there
+            keep = self._in_box(grid, (lo - pad, hi + pad, im + pad)) & (np.abs(1 + grid) >= radius)
+            w = grid[keep]
             w = np.where(np.abs(w.imag) < 1e-12 * np.abs(w), w.real + 0j, w)
             with np.errstate(all="ignore"):
                 y, _ = self._chi(w, self._table_start(w))
-                return w, y * (1 + w) / w
+                s = y * (1 + w) / w
+            finite = np.zeros(grid.shape, dtype=bool)
+            finite[keep] = np.isfinite(s)
+            return w, s, keep, finite
 
-        w, s = sampled((-1 + rho[:, None] * np.exp(1j * th[None, :])).ravel())
-        u = 1 + w
-        last = np.abs(np.angle(u) - th[-1]) < 1e-9
-        before = np.abs(np.angle(u) - th[-2]) < 1e-9
-        failed = np.abs(u[last & ~np.isfinite(s)])
-        served = np.abs(u[before & np.isfinite(s)])
-        edge = rho[np.any(np.isclose(rho[:, None], failed[None, :], rtol=1e-12, atol=0), axis=1)
-                   & np.any(np.isclose(rho[:, None], served[None, :], rtol=1e-12, atol=0), axis=1)]
+        w, s, keep, finite = sampled(-1 + rho[:, None] * np.exp(1j * th[None, :]))
+        # the rings whose exact Newton fails at the last angle and not at the one before
+        edge = rho[keep[:, -1] & ~finite[:, -1] & finite[:, -2]]
         if not edge.size:
             return w, s
-        wc, sc = sampled((-1 + edge[:, None] * np.exp(1j * cut[None, :])).ravel())
+        wc, sc, _, _ = sampled(-1 + edge[:, None] * np.exp(1j * cut[None, :]))
         return np.concatenate([w, wc]), np.concatenate([s, sc])
 
     @cached_property

@@ -284,15 +284,10 @@ class Chain:
                 return None
             laws.setdefault(id(law), (len(laws), law))
         distinct = [law for _, law in laws.values()]
-        fits = [law._rational for law in distinct]
-        start = np.cumsum([0] + [fit[0].size for fit in fits])
+        fits = [law._rational for law in distinct]  # (zj, fj, wj, box, certificate)
         coef = np.concatenate([law._rational_coef for law in distinct])
-        nears = [law._near for law in distinct]  # (zj, fj, wj, rings, angles, radius, certificate) or None
-        near_zj = [np.zeros(0, dtype=complex) if fit is None else fit[0] for fit in nears]
-        near_w = [np.zeros(0, dtype=complex) if fit is None else fit[2] for fit in nears]
-        near_f = [np.zeros(0, dtype=complex) if fit is None else fit[1] for fit in nears]
-        rings = [np.zeros(0) if fit is None else fit[3] for fit in nears]
-        angles = [np.zeros(0) if fit is None else fit[4] for fit in nears]
+        no_near = (np.zeros(0, dtype=complex),) * 3 + (np.zeros(0), np.zeros(0), np.inf)
+        nears = [law._near or no_near for law in distinct]  # (zj, fj, wj, rings, angles, radius, certificate)
 
         def packed(parts, dtype):
             return np.ascontiguousarray(np.concatenate(parts), dtype=dtype)
@@ -300,15 +295,15 @@ class Chain:
         def starts(parts):
             return np.cumsum([0] + [part.size for part in parts]).astype(np.int64)
 
+        near_zj, rings = [fit[0] for fit in nears], [fit[3] for fit in nears]
         return (kernel, np.array([qh for qh, _, _ in rows], dtype=float), np.array([mp for _, _, mp in rows], dtype=float),
                 np.array([laws[id(law)][0] for _, law, _ in rows], dtype=np.int64),
-                np.array([1 / law._sup for law in distinct]), start.astype(np.int64),
-                np.ascontiguousarray(np.concatenate([fit[0] for fit in fits]), dtype=complex),
-                np.ascontiguousarray(coef[:, 0]), np.ascontiguousarray(coef[:, 1]),
-                np.array([fit[3] for fit in fits], dtype=float),
-                starts(near_zj), packed(near_zj, complex), packed([w * f for w, f in zip(near_w, near_f)], complex),
-                packed(near_w, complex), np.array([np.inf if fit is None else fit[5] for fit in nears], dtype=float),
-                starts(rings), packed(rings, float), packed(angles, float))
+                np.array([1 / law._sup for law in distinct]), starts([fit[0] for fit in fits]),
+                packed([fit[0] for fit in fits], complex), np.ascontiguousarray(coef[:, 0]),
+                np.ascontiguousarray(coef[:, 1]), np.array([fit[3] for fit in fits], dtype=float),
+                starts(near_zj), packed(near_zj, complex), packed([fit[2] * fit[1] for fit in nears], complex),
+                packed([fit[2] for fit in nears], complex), np.array([fit[5] for fit in nears], dtype=float),
+                starts(rings), packed(rings, float), packed([fit[4] for fit in nears], float))
 
     @np.errstate(all="ignore")  # poles and overflow are masked by the callers (finite checks)
     def forward(self, t, herglotz=False):
@@ -1240,7 +1235,8 @@ class Spectrum:
             _, z, dz = self._physical(np.array([t_good]), values=True)
         good, bad = (t_good if k == 0 else ts[k - 1]), ts[k]
         # Z and Z' at the good end from the start: a run that spans 1e-9 of t only (hard-tanh/orthogonal (48.79, 0,
-        # depth 87, q0 48.79): 2e-6 of t = -2961.6 from 39.9 to the edge 45.8475) is refined until Z is
+        # depth 87, q0 48.79): 2e-6 of t = -2961.6 from 39.9 to the edge 45.8475) is refined until Z is known to
+        # 1e-15 as well (the first scan alone met the t half: that edge came out 3e-5 low)
         edge, slope = float(z[max(k - 1, 0)]), float(dz[max(k - 1, 0)])
         for _ in range(60):
             # Z - edge ~ (t - t_edge)^2: the edge is off by at most ~Z'(good) |bad - good|

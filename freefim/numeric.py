@@ -44,7 +44,7 @@ from scipy import special
 
 from .laws import (Bernoulli, FreeProduct, Law, MarchenkoPastur, PointMass, Shifted, SmoothLaw, _positive_mass, _symbolic,
                    free_product_atoms)
-from .meanfield import mean_field
+from .meanfield import floor_correction, mean_field
 from .quadrature import panel_nodes
 
 if TYPE_CHECKING:  # annotations only (the network module imports no solver)
@@ -1642,6 +1642,22 @@ class Spectrum:
         support is not used: finding it evaluates the density there)."""
         return float(self.moments.m1) - self._floor if self.chain.layers else 0.0
 
+    #: below ``qh_{L-1} (1 + NEAR_FLOOR)`` the float density is taken at ``x - qh_{L-1}`` on the relative chain:
+    #: the chain of ``x`` itself rounds its last shift to ``eps qh_{L-1}``, an error ``eps qh_{L-1} / (x - qh_{L-1})``
+    #: relative in the root there (sigmoid/orthogonal (4, 0.1, depth 5) at 1e-7 above its floor: 2.5e-10 of the density)
+    NEAR_FLOOR = 1e-2
+
+    @cached_property
+    def _floor_offset(self):
+        """The floor ``qh_{L-1}`` minus its float64 value :attr:`_floor` (:func:`~freefim.meanfield.floor_correction`:
+        ~1 ulp, which at ``x - qh_{L-1} = 1e-7`` moves a smooth activation's density by ~1e-9); 0.0 for a law, a
+        Jacobian, layer-wise widths or a floor of a shortened chain that is not the mean field's."""
+        net = self.network
+        if net is None or self.mean_field is None or self.jacobian or net.widths is not None or \
+                not self.chain.layers or self._floor != self.mean_field.qh[net.depth - 1]:
+            return 0.0
+        return floor_correction(net, self.mean_field)
+
     @cached_property
     def _floor(self):
         """The floor ``qh_{L-1}`` as a float (``H = qh_{L-1} I + PSD``: no spectrum below it); ``inf`` for a
@@ -1771,12 +1787,13 @@ class Spectrum:
             # within 1e-8 (m1 - qh_{L-1}) above the floor qh_{L-1}: x - qh_{L-1} is exact there (Sterbenz) and the
             # relative chain resolves it (see _density_from_edge); elsewhere the chain of x itself
             floor = self._floor
-            near = at & (xs > floor) & (xs - floor < 1e-8 * self._above_floor)
+            near = at & (xs > floor) & (xs - floor < max(1e-8 * self._above_floor, self.NEAR_FLOOR * floor))
             far = at & ~near
             if far.any():
                 dens[far] = self._t_density(xs[far])[1]
             if near.any():
-                dens[near] = self._density_from_edge(np.full(np.count_nonzero(near), floor), xs[near] - floor)
+                delta = (xs[near] - floor) - self._floor_offset
+                dens[near] = np.where(delta > 0, self._density_from_edge(np.full(delta.size, floor), np.abs(delta)), 0.0)
         if on_atom.any():
             delta = self._atom_offset(xs[on_atom])
             dens[on_atom] = (self._density_float(xs[on_atom] - delta) + self._density_float(xs[on_atom] + delta)) / 2

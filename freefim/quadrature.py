@@ -19,7 +19,7 @@ from functools import lru_cache
 import mpmath
 import numpy as np
 
-__all__ = ["GaussRule", "gaussian_rule", "panel_nodes"]
+__all__ = ["GaussRule", "gaussian_rule", "long_double_rule", "panel_nodes"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +98,16 @@ def gaussian_rule(width=1.0, half=False, dps=None):
     if dps is None:
         return _float_rule(float(width), bool(half))
     return _mp_rule(float(width), bool(half), int(dps))
+
+
+@lru_cache(maxsize=8)
+def long_double_rule(width=1.0):
+    """Nodes and weights ``(z, weight)`` of the rule for ``dps = 22`` as ``numpy.longdouble`` arrays (~1e-19
+    relative on x86-64: ``E[f] ~ weight @ f(z)`` to that precision where ``f`` is), or ``None`` where
+    ``longdouble`` is no wider than float64."""
+    ld = np.longdouble
+    if np.finfo(ld).eps > 1e-18:
+        return None
+    rule = _mp_rule(float(width), False, 22)
+    convert = lambda v: np.array([ld(mpmath.nstr(x, 25)) for x in v], dtype=ld)  # noqa: E731 - exact to ~1e-25
+    return convert(rule.z), convert(rule.weight)

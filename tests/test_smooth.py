@@ -404,6 +404,34 @@ def test_density_next_to_the_floor_matches_30_digits():
     assert abs(dens[0] - ref[0]) <= 5e-10 * ref[0] and abs(dens[1] - ref[1]) <= 1e-7 * ref[1], (dens - ref) / ref
 
 
+@pytest.mark.parametrize("act, sw, sb, depth", [("sigmoid", 4.0, 0.1, 5), ("erf", 1.3, 0.02, 10), ("tanh", 1.3, 0.05, 10)])
+def test_the_floor_is_carried_beyond_float64(act, sw, sb, depth):
+    # the float64 floor qh_{L-1} is ~1 ulp off (sigmoid/orthogonal (4, 0.1, depth 5): 6.5e-17 below, 1.2 ulp):
+    # the long-double (tanh, sigmoid) or 25-digit (erf) recursion gives the difference to ~1e-3 of itself
+    from freefim.meanfield import floor_correction, mean_field
+
+    net = Network(act, "orthogonal", sw, sb, depth)
+    floor = mean_field(net).qh[depth - 1]
+    with mpmath.workdps(30):
+        exact = mean_field(net, mpmath.mp).qh[depth - 1] - mpmath.mpf(floor)
+        assert abs(floor_correction(net, mean_field(net)) - float(exact)) <= 1e-3 * abs(float(exact)) + 1e-20 * floor
+
+
+def test_density_next_to_the_floor_takes_the_floor_beyond_float64():
+    # sigmoid/orthogonal (4, 0.1, depth 5) at 1e-6 of the width (9.7e-8) above its floor: the float density was 1.7e-9 off
+    # the 30-digit one, 1.45e-9 of it from the floor's rounding (1.2 ulp, see above); with the floor carried, on the
+    # relative chain at x - qh_{L-1}: 2.4e-10 (one BLAS thread) or 5.7e-11 (two), the noise of the layers' fits in
+    # S' on the real axis (Im w ~ 1e-11 there: the density is carried by S'), which depends on how LAPACK rounds
+    net = Network("sigmoid", "orthogonal", 4.0, 0.1, 5)
+    spec = Spectrum(net)
+    (lo, hi), = spec.support()
+    x = lo + (hi - lo) * np.array([1e-6, 1e-4, 1e-3])
+    ref = np.array(Spectrum(net, dps=30).density(x), dtype=float)
+    dens = spec.density(x)
+    assert abs(dens[0] - ref[0]) <= 5e-10 * ref[0] and np.all(np.abs(dens[1:] - ref[1:]) <= 1e-11 * ref[1:]), \
+        (dens - ref) / ref
+
+
 def test_density_keeps_its_power_law_below_float_resolution_at_the_floor():
     # erf/Gaussian (1.3, 0.02, depth 5) diverges at its floor like delta^-0.53.  Its density stalled at 8.1e7 below
     # 1e-16 of the width (the law has 6.6e9 at 1e-20): the continuation in eta stopped short of the axis, its

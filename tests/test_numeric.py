@@ -490,3 +490,16 @@ def test_continuous_part_equals_a_contour_integral_of_g(case, tol):
     x, w = spec._weighted_nodes
     assert abs(mass - (spec.continuous_mass + sum(a.mass for a in inside))) <= tol, mass
     assert abs(m1 - (np.sum(w * x) + sum(a.mass * a.location for a in inside))) <= tol * m1, m1
+
+
+def test_density_next_to_an_atom_at_the_floor_is_the_chain_of_x():
+    # relu/Gaussian (1, 1, depth 2, q0 1e-6): an atom at its floor qh_1 and the continuous part from 7.9e-8 above it.
+    # The chain relative to the floor lands on a real root there (density 0 at 8.4e-8 and 8.55e-8, 0.5% high at
+    # 8.6e-8: the battery's draw found it when smooth laws took that chain within 1e-2 of their floor): a
+    # piecewise-linear law keeps the chain of x, which agrees with 30 digits to the edge's conditioning
+    net = Network("relu", "gaussian", 1.0, 1.0, 2, q0=1e-6)
+    spec = Spectrum(net)
+    x = spec._floor + np.array([8.39e-8, 8.55e-8, 8.6e-8, 2e-7])
+    ref = np.array(Spectrum(net, dps=30).density(x), dtype=float)
+    assert np.all(ref > 1000)
+    np.testing.assert_allclose(spec.density(x), ref, rtol=1e-5, atol=0)

@@ -132,8 +132,8 @@ def floor_correction(net: Network, mf: MeanField) -> float:
             for _ in range(1, L):
                 qh = act.second_moment(mpmath.mpf(net.sigma_w2) * qh + mpmath.mpf(net.sigma_b2), mpmath.mp)
             return float(qh - mpmath.mpf(floor))
-    width = min(act.strip(mf.q[l]) for l in range(1, L))
-    rule = long_double_rule(min(1.0, 2.0 ** math.floor(math.log2(width))))  # one rule for every layer
+    width = min([1.0] + [act.strip(mf.q[l]) for l in range(1, L)])
+    rule = long_double_rule(2.0 ** math.floor(math.log2(width)))  # one rule for every layer (panels <= 1)
     if rule is None:
         return 0.0
     z, weight = rule

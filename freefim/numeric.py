@@ -1787,8 +1787,9 @@ class Spectrum:
         on_atom, at = self._solved_points(xs)
         dens = np.zeros(xs.shape)
         if at.any():
-            # within 1e-8 (m1 - qh_{L-1}) above the floor qh_{L-1}: x - qh_{L-1} is exact there (Sterbenz) and the
-            # relative chain resolves it (see _density_from_edge); elsewhere the chain of x itself
+            # within 1e-8 (m1 - qh_{L-1}) above the floor qh_{L-1}, or NEAR_FLOOR qh_{L-1} for a smooth law: x - qh_{L-1}
+            # is exact there (Sterbenz), less the floor's own rounding (_floor_offset), and the relative chain
+            # resolves it (see _density_from_edge); elsewhere the chain of x itself
             floor = self._floor
             window = self.NEAR_FLOOR * floor if self.chain.layers[-1][1].numerical else 0.0
             near = at & (xs > floor) & (xs - floor < max(1e-8 * self._above_floor, window))
@@ -1797,7 +1798,10 @@ class Spectrum:
                 dens[far] = self._t_density(xs[far])[1]
             if near.any():
                 delta = (xs[near] - floor) - self._floor_offset
-                dens[near] = np.where(delta > 0, self._density_from_edge(np.full(delta.size, floor), np.abs(delta)), 0.0)
+                above = np.zeros(delta.size)  # 0 below the floor itself
+                pos = delta > 0
+                above[pos] = self._density_from_edge(np.full(np.count_nonzero(pos), floor), delta[pos])
+                dens[near] = above
         if on_atom.any():
             delta = self._atom_offset(xs[on_atom])
             dens[on_atom] = (self._density_float(xs[on_atom] - delta) + self._density_float(xs[on_atom] + delta)) / 2

@@ -492,14 +492,20 @@ def test_continuous_part_equals_a_contour_integral_of_g(case, tol):
     assert abs(m1 - (np.sum(w * x) + sum(a.mass * a.location for a in inside))) <= tol * m1, m1
 
 
-def test_density_next_to_an_atom_at_the_floor_is_the_chain_of_x():
-    # relu/Gaussian (1, 1, depth 2, q0 1e-6): an atom at its floor qh_1 and the continuous part from 7.9e-8 above it.
-    # The chain relative to the floor lands on a real root there (density 0 at 8.4e-8 and 8.55e-8, 0.5% high at
-    # 8.6e-8: the battery's draw found it when smooth laws took that chain within 1e-2 of their floor): a
-    # piecewise-linear law keeps the chain of x, which agrees with 30 digits to the edge's conditioning
+def test_a_narrow_law_high_above_zero_is_resolved_on_its_own_scale():
+    # relu/Gaussian (1, 1, depth 2, q0 1e-6): qh_1 = 0.5000005 (an atom) plus qh_0 times Bernoulli(1/2) x MP(1), whose
+    # continuous part is MP of ratio 1/2: [(1 - 1/sqrt 2)^2, (1 + 1/sqrt 2)^2] qh_0, 2.9e-6 wide at 0.5.  The solver's
+    # last height was 1e-10 of |x| (5e-11, 2e-5 of the width): the density there was positive down to 7.89e-8 above the
+    # floor, where support() put the edge (and the 30-digit density, polished at that height, agreed); now 1e-10 of
+    # the distance to the floor plus the law's spread
     net = Network("relu", "gaussian", 1.0, 1.0, 2, q0=1e-6)
     spec = Spectrum(net)
-    x = spec._floor + np.array([8.39e-8, 8.55e-8, 8.6e-8, 2e-7])
+    floor = spec._floor
+    (a, b), = spec.support()
+    lo, hi = (1 - 2 ** -0.5) ** 2 * 1e-6, (1 + 2 ** -0.5) ** 2 * 1e-6
+    assert abs((a - floor) - lo) <= 1e-9 * lo and abs((b - floor) - hi) <= 1e-9 * hi, (a - floor, b - floor)
+    x = floor + np.array([8.39e-8, 8.55e-8, 8.6e-8, 2e-7])
+    dens = spec.density(x)
+    assert dens[0] == 0 and dens[1] == 0 and np.all(dens[2:] > 1e4)
     ref = np.array(Spectrum(net, dps=30).density(x), dtype=float)
-    assert np.all(ref > 1000)
-    np.testing.assert_allclose(spec.density(x), ref, rtol=1e-5, atol=0)
+    np.testing.assert_allclose(dens, ref, rtol=1e-7, atol=0)

@@ -13,6 +13,7 @@ drives the free recursion of the conditional FIM (Hayase & Karakida 2021).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -127,19 +128,22 @@ def floor_correction(net: Network, mf: MeanField) -> float:
     if act.piecewise_linear or not act.exact_derivatives or L < 2:
         return 0.0
     if type(act).second_moment is not SmoothActivation.second_moment:  # a closed form: mpmath
-        with mpmath.workdps(25):
-            qh = mpmath.mpf(net.q0)
-            for _ in range(1, L):
-                qh = act.second_moment(mpmath.mpf(net.sigma_w2) * qh + mpmath.mpf(net.sigma_b2), mpmath.mp)
-            return float(qh - mpmath.mpf(floor))
-    width = min([1.0] + [act.strip(mf.q[l]) for l in range(1, L)])
-    rule = long_double_rule(2.0 ** math.floor(math.log2(width)))  # one rule for every layer (panels <= 1)
-    if rule is None:
-        return 0.0
-    z, weight = rule
-    ld = np.longdouble
-    qh = ld(net.q0)
-    for _ in range(1, L):
-        v = act.phi(np.sqrt(ld(net.sigma_w2) * qh + ld(net.sigma_b2)) * z)
-        qh = np.dot(weight, v * v)
-    return float(qh - ld(floor))
+        number, precision = mpmath.mpf, mpmath.workdps(25)
+
+        def second_moment(q):
+            return act.second_moment(q, mpmath.mp)
+    else:
+        width = min([1.0] + [act.strip(mf.q[l]) for l in range(1, L)])
+        rule = long_double_rule(2.0 ** math.floor(math.log2(width)))  # one rule for every layer (panels <= 1)
+        if rule is None:
+            return 0.0
+        z, weight = rule
+        number, precision = np.longdouble, contextlib.nullcontext()
+
+        def second_moment(q):
+            return np.dot(weight, act.phi(np.sqrt(q) * z) ** 2)
+    with precision:  # the recursion of mean_field, q_l = sigma_w^2 qh_{l-1} + sigma_b^2, qh_l = E[phi^2]
+        qh = number(net.q0)
+        for _ in range(1, L):
+            qh = second_moment(number(net.sigma_w2) * qh + number(net.sigma_b2))
+        return float(qh - number(floor))

@@ -704,11 +704,12 @@ def _scales(chain, x, scale=None, local_scale=None):
     left edge came out 8% of its distance to the floor low).  Elsewhere ``|x|`` as before (the benchmarks' laws:
     no point changes)."""
     m1, m2 = chain.moments()
+    sd = math.sqrt(max(m2 - m1 * m1, 0.0))
     if scale is None:
-        scale = abs(m1) + math.sqrt(max(m2 - m1 * m1, 0.0))
+        scale = abs(m1) + sd
     if local_scale is None and chain.layers:
         # a law narrow next to its floor (sd << qh_{L-1}) is resolved on the scale of its spread above the floor
-        floor, sd = float(chain.layers[-1][0]), math.sqrt(max(float(m2 - m1 * m1), 0.0))
+        floor = float(chain.layers[-1][0])
         local_scale = np.maximum(np.minimum(np.abs(x), 1e3 * (np.abs(x - floor) + sd)), min(1e-3 * floor, sd))
     loc = np.full(x.shape, float(scale)) if local_scale is None else \
         np.minimum(float(scale), np.maximum(np.broadcast_to(local_scale, x.shape), 1e-300))

@@ -71,6 +71,23 @@ def test_a_chain_float64_cannot_resolve_is_refused():
             call()
 
 
+@pytest.mark.long
+def test_an_isolated_point_the_support_scan_cannot_land_on_is_left_out():
+    # regression (battery at depth <= 500): hard-tanh/orthogonal (0.1026, 0.1, depth 267, q0 1.617), ordered phase,
+    # 1,331 intervals next to its atom at 0.12347; one of the scan's 6,378 points, 0.1233437 (next to an edge),
+    # stopped at Im z = 2.9e-11 and support() refused the network; the scan now leaves that point out (~95 s)
+    net = Network("hardtanh", "orthogonal", 0.1026, 0.1, 267, q0=1.617)
+    spec = Spectrum(net)
+    sup = spec.support()
+    assert len(sup) > 1000
+    ends = np.array(sup).ravel()
+    assert np.all(np.diff(ends) > 0) and ends[0] >= spec._floor
+    # the point itself is still refused alone (a clear error naming the network), its neighbours are not
+    with pytest.raises(ValueError, match="could not reach"):
+        spec.density(0.1233436926786762)
+    assert np.all(np.isfinite(spec.density(0.1233436926786762 * (1 + np.array([-1e-7, 1e-7])))))
+
+
 @pytest.mark.slow
 def test_chaotic_depth_10000_support_lands_far_above_its_scale():
     # regression: relu/orthogonal (2, 0.1) at depth 10,000 spans 1.5e3 to 1.8e10 with scale |m1| + sd =

@@ -72,7 +72,7 @@ def test_a_chain_float64_cannot_resolve_is_refused():
 
 
 @pytest.mark.long
-def test_an_isolated_point_the_support_scan_cannot_land_on_is_left_out():
+def test_a_point_the_support_scan_cannot_land_on_is_left_out():
     # regression (battery at depth <= 500): hard-tanh/orthogonal (0.1026, 0.1, depth 267, q0 1.617), ordered phase,
     # 1,331 intervals next to its atom at 0.12347; one of the scan's 6,378 points, 0.1233437 (next to an edge),
     # stopped at Im z = 2.9e-11 and support() refused the network; the scan now leaves that point out (~95 s)

@@ -908,11 +908,22 @@ def _solve_path(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=
     # accepted at the chain's residual of the point's scale, or at its rounding (one ulp of |z| per layer:
     # relu/orthogonal (2, 0.1) at depth 10,000 lands at 4.5e-13 of z = 1.8e10, far above its scale 1.1e8)
     res_tol = np.maximum(chain.residual * loc, 1e-16 * chain.depth * np.abs(zf))
-    tf, conv = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=res_tol, res_max=1e-6 * (scale + np.abs(zf)))
-    ok = conv & (tf.imag >= -1e-13 * np.abs(tf)) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 0.05 * t.imag)
+    tf, conv, dzf, _ = _newton(chain, t.copy(), zf, 1e-15, 30, res_tol=res_tol, res_max=1e-6 * (scale + np.abs(zf)),
+                               info=True)
+    # what float64 resolves of t: 1e-13 of |t|, or the rounding of Z (an ulp of |z| a layer) over Z', far larger next to
+    # an edge (Z' -> 0): tanh/Gaussian (2.641, 0.01, depth 5), 1e-8 (relative) beyond its right edge 39.66, landed on
+    # t = 11.2035 - 8.9e-12i (Z' = 4.4e-4: 5e-11 is rounding there); refused as below the axis, it kept the root 9.3e-10
+    # above x, whose density 2.9e-10 was reported where the law has none
+    resolution = 1e-13 * np.abs(tf)
     if eta_final == 0:
-        # outside the support the physical root is real: snap away the rounding-level imaginary part
-        snap = np.flatnonzero(ok & (tf.imag != 0) & (np.abs(tf.imag) <= 1e-13 * np.abs(tf)))
+        with np.errstate(all="ignore"):
+            below = np.maximum(resolution, chain.depth * _ULP * np.abs(zf) / np.abs(dzf))
+        resolution = np.where(np.isfinite(below), below, resolution)
+    ok = conv & (tf.imag >= -resolution) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 0.05 * t.imag)
+    if eta_final == 0:
+        # outside the support the physical root is real: snap away the rounding-level imaginary part (above the axis
+        # 1e-13 of |t|; below it, where no physical root lies, all that was accepted)
+        snap = np.flatnonzero(ok & (tf.imag != 0) & ((np.abs(tf.imag) <= 1e-13 * np.abs(tf)) | (tf.imag < 0)))
         if snap.size:
             # ... unless a real t falls on a cut of the chain (inside a support where the density is
             # below rounding level next to an edge): there the complex root is the answer

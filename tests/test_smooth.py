@@ -528,6 +528,16 @@ def test_density_next_to_the_top_edge_matches_30_digits():
     assert ref > 0 and abs(dens - ref) <= 1e-10 * ref, (dens - ref) / ref
 
 
+def test_density_just_beyond_the_top_edge_is_zero():
+    # regression (the smooth battery's larger run): tanh/Gaussian (2.641, 0.01, depth 5), 1e-8 (relative) beyond its
+    # right edge 39.66, landed on t = 11.2035 - 8.9e-12i, rounding next to Z' = 4.4e-4; refused as below the axis,
+    # the point kept its root 9.3e-10 above the axis and a density of 2.9e-10 where the law has none (30 digits: 0)
+    spec = Spectrum(Network("tanh", "gaussian", 2.641, 0.01, 5))
+    (lo, hi), = spec.support()
+    assert spec.density(hi * (1 + 1e-8)) == 0 and spec.density(np.array([hi * (1 + 1e-8)]))[0] == 0
+    assert spec.density(hi * (1 - 1e-8)) > 0
+
+
 def test_erf_depth_two_law_is_exact_down_to_its_floor():
     """erf/orthogonal (3, 1, depth 2): ``mu_2 = qh_1 + qh_0 r`` with ``r = 3 exp(-2 pi Z^2)`` (q = 4) is explicit,
     ``P(r < u) = erfc(Z_u / sqrt 2)``: a mass ~``u^0.08`` below ``u`` next to the floor (3e-4 of it below 1e-40 of

@@ -528,11 +528,13 @@ def test_density_next_to_the_top_edge_matches_30_digits():
     assert ref > 0 and abs(dens - ref) <= 1e-10 * ref, (dens - ref) / ref
 
 
-def test_density_just_beyond_the_top_edge_is_zero():
+@pytest.mark.parametrize("weights, sw, sb, depth", [("gaussian", 2.641, 0.01, 5), ("orthogonal", 1.1, 0.425, 3)])
+def test_density_just_beyond_the_top_edge_is_zero(weights, sw, sb, depth):
     # regression (the smooth battery's larger run): tanh/Gaussian (2.641, 0.01, depth 5), 1e-8 (relative) beyond its
     # right edge 39.66, landed on t = 11.2035 - 8.9e-12i, rounding next to Z' = 4.4e-4; refused as below the axis,
-    # the point kept its root 9.3e-10 above the axis and a density of 2.9e-10 where the law has none (30 digits: 0)
-    spec = Spectrum(Network("tanh", "gaussian", 2.641, 0.01, 5))
+    # the point kept its root 9.3e-10 above the axis and a density of 2.9e-10 where the law has none (30 digits: 0);
+    # tanh/orthogonal (1.1, 0.425, depth 3) had 5.5e-7 there
+    spec = Spectrum(Network("tanh", weights, sw, sb, depth))
     (lo, hi), = spec.support()
     assert spec.density(hi * (1 + 1e-8)) == 0 and spec.density(np.array([hi * (1 + 1e-8)]))[0] == 0
     assert spec.density(hi * (1 - 1e-8)) > 0

@@ -1513,8 +1513,12 @@ class Spectrum:
         :func:`solve`."""
         t, z = solve(self.chain, x, known=known, edges=edges)
         self._landed(x, z)
+        return t, self._density_at(t, z)
+
+    def _density_at(self, t, z):
+        """The continuous density at the points ``z`` whose roots are ``t`` (the atoms' part of ``G`` removed)."""
         _, _, g = self.chain.forward(t)
-        return t, _continuous_density(g, sum(a.mass / (z - a.location) for a in self._atoms))
+        return _continuous_density(g, sum(a.mass / (z - a.location) for a in self._atoms))
 
     @np.errstate(all="ignore")
     def _scan_points(self, x):
@@ -1530,10 +1534,8 @@ class Spectrum:
         missed = self._missed(x, z)
         if np.count_nonzero(missed) > 0.5 * x.size:
             self._landed(x, z)
-        keep = ~missed
-        x, t, z = x[keep], t[keep], z[keep]
-        _, _, g = self.chain.forward(t)
-        dens = _continuous_density(g, sum(a.mass / (z - a.location) for a in self._atoms))
+        x, t, z = x[~missed], t[~missed], z[~missed]
+        dens = self._density_at(t, z)
         return x, t, np.where(np.isfinite(dens), dens, 0.0)
 
     def _uncertified_gaps(self, grid, t, dens, samples=12, new=48):

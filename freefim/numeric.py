@@ -914,16 +914,17 @@ def _solve_path(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=
     # an edge (Z' -> 0): tanh/Gaussian (2.641, 0.01, depth 5), 1e-8 (relative) beyond its right edge 39.66, landed on
     # t = 11.2035 - 8.9e-12i (Z' = 4.4e-4: 5e-11 is rounding there); refused as below the axis, it kept the root 9.3e-10
     # above x, whose density 2.9e-10 was reported where the law has none
-    resolution = 1e-13 * np.abs(tf)
+    rounding = 1e-13 * np.abs(tf)
+    resolution = rounding
     if eta_final == 0:
         with np.errstate(all="ignore"):
-            below = np.maximum(resolution, chain.depth * _ULP * np.abs(zf) / np.abs(dzf))
-        resolution = np.where(np.isfinite(below), below, resolution)
+            below = np.maximum(rounding, chain.depth * _ULP * np.abs(zf) / np.abs(dzf))
+        resolution = np.where(np.isfinite(below), below, rounding)
     ok = conv & (tf.imag >= -resolution) & (np.abs(tf - t) <= 1e-3 * np.abs(t) + 0.05 * t.imag)
     if eta_final == 0:
         # outside the support the physical root is real: snap away the rounding-level imaginary part (above the axis
         # 1e-13 of |t|; below it, where no physical root lies, all that was accepted)
-        snap = np.flatnonzero(ok & (tf.imag != 0) & ((np.abs(tf.imag) <= 1e-13 * np.abs(tf)) | (tf.imag < 0)))
+        snap = np.flatnonzero(ok & (tf.imag != 0) & ((np.abs(tf.imag) <= rounding) | (tf.imag < 0)))
         if snap.size:
             # ... unless a real t falls on a cut of the chain (inside a support where the density is
             # below rounding level next to an edge): there the complex root is the answer

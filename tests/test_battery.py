@@ -161,9 +161,7 @@ def _rule_density(spec, base, d, ends):
         if "cannot be certified" not in str(err):
             raise
     x = base + d
-    k = np.clip(np.searchsorted(ends, x), 1, ends.size - 1)
-    gap = np.minimum(np.abs(x - ends[k - 1]), np.abs(ends[k] - x)) if ends.size > 1 else np.abs(x - ends[0])
-    zone = gap <= UNRESOLVED * np.abs(x)
+    zone = _distance_to_ends(x, ends) <= UNRESOLVED * np.abs(x)
     f = np.zeros(x.size)
     f[~zone] = spec._density_from_edge(base[~zone], d[~zone])
     for i in np.flatnonzero(zone):
@@ -174,12 +172,16 @@ def _rule_density(spec, base, d, ends):
     return f
 
 
+def _distance_to_ends(x, ends):
+    """Distance from each ``x`` to the nearest of the sorted ``ends``."""
+    k = np.clip(np.searchsorted(ends, x), 1, ends.size - 1)
+    return np.minimum(np.abs(x - ends[k - 1]), np.abs(ends[k] - x)) if ends.size > 1 else np.abs(x - ends[0])
+
+
 def _edge_noise(x, ends):
     """Relative noise of the float64 density at ``x``: ``eps |x|`` over the distance to the nearest edge."""
-    k = np.clip(np.searchsorted(ends, x), 1, ends.size - 1)
-    near = np.minimum(np.abs(x - ends[k - 1]), np.abs(ends[k] - x)) if ends.size > 1 else np.abs(x - ends[0])
     with np.errstate(divide="ignore"):
-        return np.minimum(4 * np.finfo(float).eps * np.abs(x) / near, 1.0)
+        return np.minimum(4 * np.finfo(float).eps * np.abs(x) / _distance_to_ends(x, ends), 1.0)
 
 
 def check_law(net):

@@ -14,8 +14,9 @@ pytest.importorskip("sphinx")
 pytest.importorskip("myst_nb")
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ["network", "activations", "meanfield", "criticality", "laws", "quadrature", "numeric", "kernels", "symbolic",
-           "montecarlo", "statistics", "natgrad", "training", "reproduce", "plotting", "progress", "jsonable", "cli"]
+MODULES = ["network", "activations", "meanfield", "criticality", "laws", "quadrature", "numeric", "kernels",
+           "doubledouble", "symbolic", "montecarlo", "statistics", "natgrad", "training", "reproduce", "plotting",
+           "progress", "jsonable", "cli"]
 
 
 @pytest.fixture(scope="module")

@@ -705,9 +705,10 @@ def _newton(chain, t, z, tol, maxiter, res_tol=0.0, info=False, res_max=np.inf):
         res = np.abs(zt - z[active]).astype(float)
         better = res < best_res[active]
         best_t[active[better]], best_res[active[better]] = t[active[better]], res[better]
-        step = (zt - z[active]) / dz
-        t[active] = t[active] - step
-        size, scale = np.abs(step), np.abs(t[active])
+        with np.errstate(all="ignore"):  # a pole (dz 0 or nan) is a step that is not finite: ``bad`` below
+            step = (zt - z[active]) / dz
+            t[active] = t[active] - step
+            size, scale = np.abs(step), np.abs(t[active])
         small = (size <= tol * scale) | ((size <= stall * scale) & (size >= 0.5 * previous[active]))
         small &= res <= res_max[active]
         small |= res <= res_tol[active]

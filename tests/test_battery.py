@@ -14,7 +14,8 @@ exception and never a wrong number.
 
 Sizes: ``FREEFIM_BATTERY_EXAMPLES`` examples of the piecewise-linear family (default 300, also in CI: ~2 min
 on one core with the compiled chain), ``FREEFIM_SMOOTH_EXAMPLES`` of the smooth one (tanh, erf, depth 2-10; default
-30, ~3 min on one core), ``FREEFIM_BATTERY_MAX_DEPTH`` (default 60).  The larger run of the issue:
+30, ~3 min on one core; all 300 draws of ``FREEFIM_SMOOTH_EXAMPLES=300`` passed by 2026-12-07, ~1.5 h on one core),
+``FREEFIM_BATTERY_MAX_DEPTH`` (default 60).  The larger run of the issue:
 ``FREEFIM_BATTERY_EXAMPLES=300 FREEFIM_BATTERY_MAX_DEPTH=500 python -m pytest tests/test_battery.py``
 (all 300 draws of the piecewise family passed on 2026-12-07, 7.3 min on one core; the two that failed earlier that
 day are ``long`` cases of ``ISSUE_EXAMPLES``).

@@ -422,8 +422,8 @@ def test_the_floor_is_carried_beyond_float64(act, sw, sb, depth):
 def test_density_next_to_the_floor_takes_the_floor_beyond_float64():
     # sigmoid/orthogonal (4, 0.1, depth 5) at 1e-6 of the width (9.7e-8) above its floor: the float density was 1.7e-9 off
     # the 30-digit one, 1.45e-9 of it from the floor's rounding (1.2 ulp, see above); with the floor carried, on the
-    # relative chain at x - qh_{L-1}: 2.4e-10 (one BLAS thread) or 5.7e-11 (two); with the chain in double-double and
-    # every shift carried beyond float64 (Spectrum._polish_near_floor) 6e-13, and 9e-11 at 1e-8 of the width
+    # relative chain at x - qh_{L-1}: 2.4e-10 (one BLAS thread) or 5.7e-11 (two); its roots polished on the chain in
+    # double-double (Spectrum._polish_near_floor) 6e-13, and 9e-11 at 1e-8 of the width
     net = Network("sigmoid", "orthogonal", 4.0, 0.1, 5)
     spec = Spectrum(net)
     (lo, hi), = spec.support()

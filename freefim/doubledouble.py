@@ -3,8 +3,9 @@ r"""Double-double complex arithmetic on numpy arrays (about 32 significant digit
 A number is a pair ``(hi, lo)`` of complex arrays with ``|lo| <= ulp(hi)/2`` componentwise, its value
 ``hi + lo``.  Error-free transformations after Dekker (1971) and Knuth (TAOCP 2, 4.2.2): ``two_sum``
 (``a + b = s + e`` exactly) and ``two_prod`` by Veltkamp splitting (numpy has no fused multiply-add);
-the operations of Hida, Li & Bailey's QD library ("sloppy" add, the products and the quotient by one
-correction step), each accurate to a few units of ``2^-104`` relative (of the larger part of the result).
+the operations of Hida, Li & Bailey's QD library ("sloppy" add, the products and the quotient by two
+correction steps), each accurate to a few units of ``2^-104`` (of the operands' size for a sum that cancels, of the
+result otherwise).
 
 Used by :meth:`freefim.numeric.Spectrum._polish_near_floor`: next to the floor of a smooth activation's law the
 float64 chain computes ``Z`` as a difference of terms ~1e7 times larger than it (``w = z g - 1`` next to

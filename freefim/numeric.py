@@ -425,8 +425,10 @@ class Chain:
     def forward_dd(self, t):
         """``Z(t)`` and ``g_L(t)`` as double-doubles (:mod:`freefim.doubledouble`), ``Z'(t)`` and ``g_L'(t)`` in
         float64, for complex float ``t``: the steps of :meth:`_step` (equal widths) with ``w = z g - 1`` formed
-        (``w_1 = qh_0 g_1``) and the layer's ``S`` taken at the float ``w_hi`` plus ``S'(w_hi) w_lo`` (the shifts
-        ``qh_l`` as they are: their own rounding, ~1 ulp each, moved no density by more than 1e-13)."""
+        (``w_1 = qh_0 g_1``) and the layer's ``S`` taken at the float ``w_hi`` plus ``S'(w_hi) w_lo``.  The shifts
+        ``qh_l`` are taken as the float numbers they are: carried beyond float64 as well (the mean-field recursion in
+        long double) they changed none of the densities next to the floor of tanh and sigmoid laws (depths 5-100)
+        that :meth:`Spectrum._polish_near_floor` was measured on."""
         if self.ratios is not None:
             raise ValueError("the double-double chain takes equal widths only")
         t = np.asarray(t, dtype=complex)
@@ -1885,14 +1887,15 @@ class Spectrum:
     POLISH_REACH = 1e-9
 
     def _polish_near_floor(self, delta, t, values):
-        r"""The density at ``qh_{L-1} + delta`` again, from the roots ``t`` of :attr:`_relative_chain` refined by Newton
-        on :meth:`Chain.forward_dd` (double-double; ``delta`` is measured from the floor beyond float64,
-        :attr:`_floor_offset`), where ``delta < POLISH_BELOW (m1 - qh_{L-1})``.  Next to the floor of a smooth activation's law the float chain forms ``Z ~ delta``
-        from terms ~``(m1 - qh_{L-1}) / delta`` larger (``w = z g - 1`` next to -1 and the last shifts), so its root,
-        and the density with it, is off by that times the rounding: tanh/orthogonal (1.3, 0.05, depth 10) at 1e-6 of its
-        width above the floor 1.5e-10 from ``dps=30``, polished 2e-13 (sigmoid/orthogonal (4, 0.1, depth 30)
-        1.2e-10 -> 2.5e-12).  Two Newton steps and a last correction ``g + g' dt`` below the float resolution of ``t``;
-        a root the polish would move farther than :data:`POLISH_REACH` keeps its float value."""
+        r"""The density at ``qh_{L-1} + delta`` again, from the roots ``t`` of :attr:`_relative_chain` refined by
+        Newton on :meth:`Chain.forward_dd` (double-double; ``delta`` is measured from the floor beyond float64,
+        :attr:`_floor_offset`), where ``delta < POLISH_BELOW (m1 - qh_{L-1})``.  Next to the floor of a smooth
+        activation's law the float chain forms ``Z ~ delta`` from terms ~``(m1 - qh_{L-1}) / delta`` larger (``w = z g
+        - 1`` next to -1 and the last shifts), so its root, and the density with it, is off by that times the
+        rounding: tanh/orthogonal (1.3, 0.05, depth 10) at 1e-6 of its width above the floor 1.5e-10 from
+        ``dps=30``, polished 2e-13 (sigmoid/orthogonal (4, 0.1, depth 30) 1.2e-10 -> 2.5e-12).  Two Newton steps and a
+        last correction ``g + g' dt`` below the float resolution of ``t``; a root the polish would move farther than
+        :data:`POLISH_REACH` keeps its float value."""
         chain = self._relative_chain
         sel = np.flatnonzero(np.isfinite(t) & (np.imag(t) > 0) & (delta < self.POLISH_BELOW * self._above_floor)
                              & (values > 0))

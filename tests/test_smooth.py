@@ -393,7 +393,7 @@ def test_imaginary_part_of_the_fit_just_above_the_real_axis():
 def test_density_next_to_the_floor_matches_30_digits():
     # tanh/orthogonal (1.3, 0.05, depth 10), 1e-6 and 1e-8 of the width above the floor qh_{L-1}: the float
     # density was 1.5e-9 off at the first, and 0 at the second (so was the 30-digit one, polished from the
-    # float root on the real axis), where it is 1.2e-10; on the relative chain 1.5e-10 and 1e-8 off (its Z ~ delta
+    # float root on the real axis), where it is 1.2e-10; on the relative chain 1.5e-10 and 3.4e-9 off (its Z ~ delta
     # formed from terms 1e7 larger); polished in double-double (Spectrum._polish_near_floor) 2e-13 and 3e-12
     net = Network("tanh", "orthogonal", 1.3, 0.05, 10)
     spec = Spectrum(net)
@@ -423,7 +423,7 @@ def test_density_next_to_the_floor_takes_the_floor_beyond_float64():
     # sigmoid/orthogonal (4, 0.1, depth 5) at 1e-6 of the width (9.7e-8) above its floor: the float density was 1.7e-9 off
     # the 30-digit one, 1.45e-9 of it from the floor's rounding (1.2 ulp, see above); with the floor carried, on the
     # relative chain at x - qh_{L-1}: 2.4e-10 (one BLAS thread) or 5.7e-11 (two); its roots polished on the chain in
-    # double-double (Spectrum._polish_near_floor) 6e-13, and 9e-11 at 1e-8 of the width
+    # double-double (Spectrum._polish_near_floor) 6e-13, and at 1e-8 of the width 9e-11 (1.8e-9 unpolished)
     net = Network("sigmoid", "orthogonal", 4.0, 0.1, 5)
     spec = Spectrum(net)
     (lo, hi), = spec.support()

@@ -25,7 +25,7 @@ def gaussian_mean(f, q, kinks=()):
     s = np.sqrt(q)
     cuts = [-40.0] + sorted(k / s for k in kinks) + [40.0]
     pdf = lambda z: np.exp(-z * z / 2) / np.sqrt(2 * np.pi)  # noqa: E731
-    return sum(quad(lambda z: f(s * z) * pdf(z), a, b, epsabs=1e-15, epsrel=1e-14, limit=200)[0]
+    return sum(quad(lambda z: f(s * z) * pdf(z), a, b, epsabs=1e-15, epsrel=1e-13, limit=200)[0]
                for a, b in zip(cuts[:-1], cuts[1:]))
 
 

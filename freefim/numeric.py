@@ -1741,7 +1741,7 @@ class Spectrum:
     @cached_property
     def _floor_profile(self):
         r"""``(delta, f)``: the density at ``delta = 10^-k`` of :attr:`_above_floor` above the floor
-        ``qh_{L-1}``, ``k = 2, 3, ...``, on the relative chain: to ``k = 19``, and on a few decades at a time (to
+        ``qh_{L-1}``, ``k = 2, 3, ...``, on the relative chain: to ``k = 29``, and on a few decades at a time (to
         ``k = 300``) while
         the mass below the deepest point, ~ ``f delta``, is above 1e-16 (erf/orthogonal (1.989, 0.809,
         depth 2), ``f ~ delta^-0.88``: 3e-14 at 1e-102 of the width, where the float chain overflows) and no
@@ -1749,11 +1749,12 @@ class Spectrum:
         if not self.chain.layers:
             return np.empty(0), np.empty(0)
         deltas, values = [], []
-        # in pieces of three decades from 1e-20 to 1e-50, ten beyond: the search stops at the first piece where the
+        # in pieces of two decades from 1e-30 to 1e-50, ten beyond: the search stops at the first piece where the
         # tail law is found, and points below it cost the most (the chain at rounding level: erf/Gaussian (0.5, 0.22,
-        # depth 2), tail from 1e-31, cost 0.2-0.4 s a point down to 1e-34 and 1.2-2.7 s from 1e-35; its profile took
-        # 5.3 s of the mass's 10.5 s in a piece of ten decades from 1e-30)
-        cuts = [2, 20] + list(range(23, 51, 3)) + list(range(60, 301, 10)) + [301]
+        # depth 2), tail from 1e-31, 0.2-0.4 s a point down to 1e-34 and 1.2-2.7 s from 1e-35: its profile took 5.0 s
+        # with a piece of ten decades from 1e-30, 1.9 s in pieces of three from 1e-20; each piece costs ~0.2 s more:
+        # tanh/Gaussian (2.93, 0.855, depth 3), tail from 1e-21, 0.4 s in one piece to 1e-29, 0.9 s in pieces of three)
+        cuts = [2, 30] + list(range(32, 51, 2)) + list(range(60, 301, 10)) + [301]
         for lo, hi in zip(cuts[:-1], cuts[1:]):
             delta = self._above_floor * 10.0 ** -np.arange(lo, hi)
             with np.errstate(all="ignore"):

@@ -753,8 +753,8 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None, 
           edges=None):
     r"""Physical solution ``t = z_1`` of :math:`Z(t) = x + i\eta_{final}` for real ``x`` (float64).
 
-    Every ``stride``-th point in the order of ``x`` (an anchor) is solved by continuation in
-    :math:`\eta` (:func:`_solve_path`); ``known = (xk, tk)``, roots already solved at real points
+    Every ``stride``-th point in the order of ``x`` (an anchor) is solved first: the anchors by this function
+    again (fewer than ``4 stride`` points by continuation in :math:`\eta`, :func:`_solve_path`); ``known = (xk, tk)``, roots already solved at real points
     (``eta_final = 0``), are the anchors instead, and no point is continued unless it fails below.
     A point between two anchors inside the support
     (``Im t > 0`` at both) starts Newton from the cubic Hermite interpolant of ``t(x)``
@@ -784,7 +784,9 @@ def solve(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=None, 
     if known is None:
         anchors = np.unique(np.r_[np.arange(0, n, stride), n - 1])
         xa, loc_a = xs[anchors], loc[anchors]
-        ta, za = _solve_path(chain, xa, eta_final, scale, herglotz, loc_a)
+        # the anchors themselves by continuation along x from every stride-th of them (recursively: the paths in
+        # eta of a law over 88 decades cost ~270 chain evaluations a point, the anchors 8 a point on their own)
+        ta, za = solve(chain, xa, eta_final, scale, herglotz, loc_a, stride)
         t[anchors], z[anchors] = ta, za
         is_edge = np.zeros(xa.size, dtype=bool)
         rest = np.setdiff1d(np.arange(n), anchors)
@@ -907,6 +909,9 @@ def _solve_path(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=
     dz_all = chain.forward(t)[1]
     # the previous accepted root and its Z / Z' along the path (the power-law predictor's centre)
     t_prev, q_prev = np.full(x.shape, np.nan + 0j), np.full(x.shape, np.nan + 0j)
+    # where the power-law predictor is tried too: always for a smooth law's chain, from a first refused step on for
+    # an exact one (see _predict)
+    power = np.full(x.shape, chain._numerical)
     for _ in range(2000):
         if active.size == 0:
             break
@@ -914,13 +919,14 @@ def _solve_path(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=
         new_eta = np.maximum(ea * ratio[active], eta_min[active])
         znew = x[active] + 1j * new_eta
         z_old = x[active] + 1j * ea
-        pred = _predict(chain, ta, z_old, znew, dz_all[active], t_prev[active], q_prev[active])
+        pred = _predict(chain, ta, z_old, znew, dz_all[active], t_prev[active], q_prev[active], power[active])
         tn, conv, dz, physical = _newton(chain, pred.copy(), znew, 1e-13, 8, res_tol=1e-11 * loc[active], info=True,
                                          res_max=1e-6 * (scale + np.abs(znew)))
         ok = conv & (tn.imag > 0) & (np.abs(tn - pred) <= 1.0 * np.abs(pred - ta) + 1e-12 * (np.abs(ta) + scale))
         if herglotz:
             # the physical branch: Im z_l > 0 and Im g_l < 0 at every layer of the chain
             ok &= physical
+        power[active[~ok]] = True
         t_prev[active[ok]], q_prev[active[ok]] = ta[ok], z_old[ok] / dz_all[active[ok]]
         dz_all[active[ok]] = dz[ok]
         t[active[ok]] = tn[ok]
@@ -968,20 +974,24 @@ def _solve_path(chain, x, eta_final=0.0, scale=None, herglotz=True, local_scale=
     return t, z
 
 
-def _predict(chain, t, z, znew, dz, t_prev, q_prev):
+def _predict(chain, t, z, znew, dz, t_prev, q_prev, power):
     r"""Start of Newton for ``Z(t) = znew`` from the root ``t`` of ``Z(t) = z`` (``Z' = dz``).  The tangent
-    :math:`t + (z_{new} - z)/Z'`; for a chain with a smooth activation's law also the local power law
-    :math:`Z = c\,(t - t_*)^p`, :math:`t_* + (t - t_*)(z_{new}/z)^{1/p}`, whichever start has the smallest
+    :math:`t + (z_{new} - z)/Z'`; where ``power`` (always for a chain with a smooth activation's law) also the local
+    power law :math:`Z = c\,(t - t_*)^p`, :math:`t_* + (t - t_*)(z_{new}/z)^{1/p}`, whichever start has the smallest
     residual.  The centre is 0 with :math:`p = tZ'/Z`, or, from the previous root ``t_prev`` and its
     ``q_prev = Z/Z'`` there, :math:`p = (t - t_{prev})/(Z/Z' - q_{prev})`, :math:`t_* = t - pZ/Z'`.
     Next to such a law's floor ``Z ~ t^2`` (tanh/Gaussian (0.982, 0.333, depth 2)) or ``Z ~ (t - t_*)^4``
     roughly (erf/orthogonal (2.017, 0.33, depth 3), ``t_* = -1.638``): a step of 100 in ``eta`` is 10 or 3 in
-    ``t - t_*``, where the tangent starts Newton 6-8 steps away, or too far to keep the step.  An exact chain takes the tangent: its
-    Newton steps cost as little as the extra evaluation (relu/orthogonal (2, 0.1, depth 1,000): 104 -> 170
-    chain calls, no fewer steps)."""
-    tangent = t + (znew - z) / dz
-    if not chain._numerical:
-        return tangent
+    ``t - t_*``, where the tangent starts Newton 6-8 steps away, or too far to keep the step.  An exact chain takes the
+    tangent until a step is refused at the point (:func:`_solve_path` sets ``power`` there): its Newton steps cost as
+    little as the extra evaluation (relu/orthogonal (2, 0.1, depth 1,000): 104 -> 170 chain calls with the power law
+    everywhere, no fewer steps), but a law over many decades is a power law far above its left end, where a tangent
+    step is refused at every other try (hard-tanh/orthogonal (9.998, 0.2616, depth 197, q0 71.85), from 9 to 2e88:
+    165 steps a point from 100 times its scale down, 45 with the power law; its mass 43 s -> 15 s)."""
+    out = t + (znew - z) / dz
+    if not power.any():
+        return out
+    t, z, znew, dz, t_prev, q_prev, tangent = (v[power] for v in (t, z, znew, dz, t_prev, q_prev, out))
     q = z / dz
     p_prev = (t - t_prev) / (q - q_prev)
     centres = [np.zeros(t.shape), t - p_prev * q]
@@ -993,7 +1003,8 @@ def _predict(chain, t, z, znew, dz, t_prev, q_prev):
     fin = np.isfinite(cands) & (cands.imag > 0)
     res[fin] = np.abs(chain.forward(cands[fin])[0] - np.broadcast_to(znew, cands.shape)[fin])
     res[~np.isfinite(res)] = np.inf
-    return np.choose(np.argmin(res, axis=0), cands)
+    out[power] = np.choose(np.argmin(res, axis=0), cands)
+    return out
 
 
 def _land_from_neighbours(chain, x, t, z, steps=8):

@@ -71,6 +71,20 @@ def test_a_chain_float64_cannot_resolve_is_refused():
             call()
 
 
+def test_a_piecewise_linear_law_over_many_decades_is_not_continued_by_a_floor_tail():
+    # regression (battery at depth <= 500): hard-tanh/orthogonal (7.858, 0, depth 372), an atom of mass 0.688 at its
+    # floor 0.79 and a continuous part from ~7 to 8e147.  Every point lay within 1e-8 (m1 - floor) of the floor, and
+    # the floor's tail law (meant for smooth laws, Spectrum._floor_tail) was found 1e131 above it, where this law is a
+    # power law: the density was continued through the gap and was 100x low at 10; 30 digits are the oracle
+    net = Network("hardtanh", "orthogonal", 7.858, 0.0, 372)
+    x = np.array([4.66, 10.0, 100.0, 1e6])
+    exact = np.array([float(v) for v in Spectrum(net, dps=30).density(x)])
+    assert exact[0] == 0 and np.all(exact[1:] > 0)
+    got = Spectrum(net).density(x)
+    assert got[0] == 0
+    assert np.allclose(got[1:], exact[1:], rtol=1e-6, atol=0), (got - exact) / exact
+
+
 @pytest.mark.long
 def test_a_point_the_support_scan_cannot_land_on_is_left_out():
     # regression (battery at depth <= 500): hard-tanh/orthogonal (0.1026, 0.1, depth 267, q0 1.617), ordered phase,

@@ -48,9 +48,9 @@ radius (1e-3) a third fit (``_tail``), of :math:`\log(-\chi)` in :math:`u = \log
 (nearly linear where ``rho`` has a power tail at 0: erf), from samples of ``1 + psi`` on rings of
 ``|y|`` down to ``|1 + w|`` = 1e-18, serves the floor of a smooth law's spectrum (the battery's
 erf/orthogonal (1.582, 0.673, depth 3): 75,774 exact Newtons, 6,958 with it).  What no fit serves
-(the wedge along the cut :math:`w < -1`, real ``w``, laws whose tail fit is not certified: erf at
-q >= 2) is left to the exact damped Newton, started from an immutable table of exact
-``(w, chi, psi')`` (no warm-start state).  The main fit stops at ``fit_tol`` = 1e-12 of its
+(the wedge along the cut :math:`w < -1` farther out, real ``w``, ``1 + w`` below the tail fit's
+certified range: 7e-12 for erf at q = 2.17) is left to the exact damped Newton, started from an
+immutable table of exact ``(w, chi, psi')`` (no warm-start state).  The main fit stops at ``fit_tol`` = 1e-12 of its
 largest weighted sample (the samples are exact to ~1e-13 of it): tanh at q* = 0.1 needs 40 terms
 (33 at 1e-11, 107 at 3e-13, where the greedy run meets the samples' noise), and with the second
 fit the tanh density at depth 100 costs 2.5x less than with the exact Newton in the box.
@@ -1544,11 +1544,12 @@ class SmoothLaw(Law):
         :math:`\xi`) makes ``F`` nearly linear in ``u``, with a :math:`\log(-u)` correction: ``F - a u - b``
         (least squares) is fitted in :math:`\log(-u)`.  Samples need no inversion (:meth:`_tail_samples`, rings of
         ``|y|`` at ``|1 + w|`` geometric over ``_tail_reach``); the fit serves, between its first and last ring, the
-        ``u`` between the image of the cut (``arg y = 0``) and that of the last angle whose ring is monotone in
-        ``arg y`` (the rule's ``1 + psi`` is valid there).  Certified as the others, on a jittered set, to
-        ``certify_tol`` of ``chi`` (hence of ``S``); ``None`` when it does not pass.  Returns ``(support, values,
-        weights, (a, b), cut (Re u, Im u), last angle (Re u, Im u), (Re u)-range, certificate)``."""
-        U, (lo, hi) = self._sup, self._tail_reach
+        ``u`` between the image of ``arg y = -0.01`` (the continuation across the cut as far as the exact Newton
+        takes it) and that of the last angle whose ring is monotone in ``arg y`` (the rule's ``1 + psi`` is valid
+        there).  Certified as the others, on two jittered sets, to ``certify_tol`` of ``chi`` (hence of ``S``); where
+        only the deepest rings fail, refitted above them; ``None`` when it does not pass.  Returns ``(support, values,
+        weights, (a + 1, b), cut (Re u, Im u), last angle (Re u, Im u), (Re u)-range, certificate)``."""
+        lo, hi = self._tail_reach
         scan = np.geomspace(1e-300, 1.0, 601)
         u0, _ = self._tail_samples(scan, np.array([np.pi / 2]))
         lr = u0[:, 0].real

@@ -199,8 +199,8 @@ def test_near_fit_matches_the_exact_newton_next_to_minus_one(q, scale):
     assert ok[0] == served
 
 
-@pytest.mark.parametrize("name, q, scale", [("erf", 1.574, 1.582), ("erf", 0.5, 2.0), ("erf", 2.798, 1.989), ("tanh", 1.0, 1.5),
-                                            ("tanh", 3.0, 3.0)])
+@pytest.mark.parametrize("name, q, scale", [("erf", 1.574, 1.582), ("erf", 0.5, 2.0), ("erf", 2.798, 1.989),
+                                            ("tanh", 1.0, 1.5), ("tanh", 3.0, 3.0)])
 def test_tail_fit_matches_the_exact_newton_next_to_minus_one(name, q, scale):
     """The third fit, of ``log(-chi)`` in ``u = log(1 + w)`` inside the near fit's radius (|1 + w| from 1e-18): the
     floor of a smooth law's spectrum sends its points there (erf/orthogonal (1.582, 0.673, depth 3), q = 1.574 its

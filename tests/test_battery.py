@@ -15,11 +15,12 @@ exception and never a wrong number.
 Sizes: ``FREEFIM_BATTERY_EXAMPLES`` examples of the piecewise-linear family (default 300, also in CI: ~2.2 min on
 one core with the compiled chain) with depths to ``FREEFIM_BATTERY_MAX_DEPTH`` (default 500, log-uniform;
 ``FREEFIM_BATTERY_DEPTHS=uniform`` draws them uniform), ``FREEFIM_SMOOTH_EXAMPLES``
-of the smooth one (tanh, erf, depth 2-10; default 30, ~3 min on one core; all 300 draws of
-``FREEFIM_SMOOTH_EXAMPLES=300`` passed by 2026-12-07, ~1.5 h on one core; on 2026-12-08, with the laws' tail fit,
-the run stopped after 12 min at erf/orthogonal (2.07, 0.949, depth 7), the same without the tail fit: this file's
-rule 1.02e-8 short of the mass, the package's quadrature 3e-14 off; the two part below 1e-10 of the width, where
-this rule ends its walk of the floor's decades with one node estimating the mass left, open).  Uniform depths to 500,
+of the smooth one (tanh, erf, depth 2-10; default 60, in ``SMOOTH_SHARDS`` tests that pytest-xdist spreads over the
+cores, ~3.6 min on one core; all 300 draws of ``FREEFIM_SMOOTH_EXAMPLES=300`` passed by 2026-12-07, ~1.5 h on one
+core; on 2026-12-08, with the laws' tail fit, the run stopped after 12 min at erf/orthogonal (2.07, 0.949, depth 7),
+the same without the tail fit: this file's rule 1.02e-8 short of the mass, the package's quadrature 3e-14 off; the two
+part below 1e-10 of the width, where this rule ends its walk of the floor's decades with one node estimating the mass
+left, open).  Uniform depths to 500,
 ``FREEFIM_BATTERY_DEPTHS=uniform python -m pytest -n 0 tests/test_battery.py -k piecewise``: all 300 passed on
 2026-12-07, 7.3 min on one core; the two that failed earlier that day are ``long`` cases of ``ISSUE_EXAMPLES``.
 Inside the whole suite hypothesis draws other examples than this file alone: ~5% of its draws are constants found
@@ -42,7 +43,10 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 EXAMPLES = int(os.environ.get("FREEFIM_BATTERY_EXAMPLES", "300"))
-SMOOTH_EXAMPLES = int(os.environ.get("FREEFIM_SMOOTH_EXAMPLES", "30"))
+SMOOTH_EXAMPLES = int(os.environ.get("FREEFIM_SMOOTH_EXAMPLES", "60"))
+#: the smooth examples run as this many tests, which pytest-xdist spreads over the cores; hypothesis draws other
+#: examples for each (its derandomized seed includes a parametrized test's node id)
+SMOOTH_SHARDS = 4
 MAX_DEPTH = int(os.environ.get("FREEFIM_BATTERY_MAX_DEPTH", "500"))
 #: depths drawn log-uniform in [1, MAX_DEPTH] (as sigma_w2 and q0: with MAX_DEPTH 500, 86 of the 300 draws deeper than
 #: 60, 33 deeper than 250), or uniform with ``FREEFIM_BATTERY_DEPTHS=uniform``
@@ -304,8 +308,9 @@ smooth = st.builds(
     st.integers(2, 10))
 
 
-# ``FREEFIM_SMOOTH_EXAMPLES`` examples (default 30, in CI: ~3 min on one core; 0.6-20 s an example, about half of
-# it this file's own rule, which walks the floor's decades down to where the mass left is under 1e-13): each
+# ``FREEFIM_SMOOTH_EXAMPLES`` examples (default 60 in ``SMOOTH_SHARDS`` tests, in CI: ~3.6 min on one core; 0.6-20 s
+# an example, about a quarter of it this file's own rule, which walks the floor's decades down to where the mass left
+# is under 1e-13): each
 # smooth law costs seconds to build and integrate.  Fixed: this file's independent rule missed 1.77e-5 of
 # the mass of Network('erf', 'orthogonal', 1.0, 0.409, 2), which such a law holds at scales below 1e-11 of
 # its width next to qh_{L-1}; NaN densities of
@@ -320,9 +325,10 @@ smooth = st.builds(
 # to such floors (the continuation in eta, 6-8 Newton steps a step, or a step kept only every other try: the
 # power-law predictor of numeric._predict; no floor law found where rounding moved the exponent by 7e-3 only).
 @pytest.mark.slow
-@settings(BATTERY, max_examples=SMOOTH_EXAMPLES)
-@given(smooth)
-def test_smooth_networks(net):
+@pytest.mark.parametrize("shard", range(SMOOTH_SHARDS))
+@settings(BATTERY, max_examples=-(-SMOOTH_EXAMPLES // SMOOTH_SHARDS))
+@given(net=smooth)
+def test_smooth_networks(shard, net):
     check_law(net)
 
 

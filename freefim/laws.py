@@ -1133,8 +1133,9 @@ class SmoothLaw(Law):
         and up as far as ``|1 + w|`` keeps rising with ``s`` (from 1e-18 only, it left erf at q ~ 1-2 no curve
         below ``|1 + w|`` ~ 1e-4..1e-7, and 2,000 points of the smooth battery there to Newtons failing after
         ~25 ms each)."""
-        s = np.concatenate([np.geomspace(1e-300, 1e-18, 283)[:-1], np.geomspace(1e-18, 0.999, 400)])
-        start = 282  # s = 1e-18
+        below = np.geomspace(1e-300, 1e-18, 283)[:-1]
+        s = np.concatenate([below, np.geomspace(1e-18, 0.999, 400)])
+        start = below.size  # s = 1e-18
         u = self._tail_samples(s, np.array([-self._cut_reach]))[0][:, 0]
         good = np.isfinite(u)
         rises = np.diff(u.real) > 0  # rises[i]: from point i to point i + 1

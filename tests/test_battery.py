@@ -101,7 +101,7 @@ def independent_nodes(spec, tol=1e-9, rounds=40, min_width=1e-5):
         cuts = sorted(set(cuts + [width * 10.0 ** -k for k in range(1, decades + 1)]))
         pieces = [(lo_x, a, b, 64) for a, b in zip(cuts[:-1], cuts[1:])]
         smooth_floor = lo_x == floor and bool(spec.chain.layers[-1][1].numerical)
-        if lo_x == floor and (smooth_floor or spec._density_from_edge(np.array([lo_x]), np.array([1e-30 * width]))[0] > 0):
+        if smooth_floor or (lo_x == floor and spec._density_from_edge(np.array([lo_x]), np.array([1e-30 * width]))[0] > 0):
             # mass at every scale next to the floor (a smooth activation: the mass below eps of the width
             # is ~ eps^(1/4q) for erf, 1.8e-5 below 1e-11 for erf/orthogonal (1, 0.409, depth 2), 1e-5 below
             # 1e-40 for erf/orthogonal (1.989, 0.809, depth 2)): the first piece is cut at 10^-k of its
